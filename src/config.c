@@ -1,0 +1,929 @@
+/* config.c - loads the JSON config into an immutable snapshot, checking the
+ * whole document and reporting every problem with its file, line and path.
+ *
+ * Each JSON object is described by a table of fields (name, kind, bounds,
+ * default, parser), walked by one generic routine: a new key is one table
+ * line. Tables are walked in their own order, not the file's, so a field
+ * can rely on those above it (versions inherit the function's settings,
+ * aliases name versions, routes name functions); errors are sorted by line
+ * at the end so they still come out in file order. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "alias.h"
+#include "config_parse.h"
+#include "router.h"
+#include "util.h"
+
+#define CONFIG_MAX_FILE_BYTES (16u << 20)
+#define CONFIG_MAX_NAME 64
+#define CONFIG_MAX_VERSION UINT32_MAX
+#define CONFIG_MAX_METHOD 20
+/* Weights are decimal fractions read as doubles: 0.33 + 0.56 + 0.11 must not
+ * fail for landing a hair above 1. */
+#define WEIGHT_EPSILON 1e-9
+
+static config_parse_fn parse_listen, parse_listen_address, parse_functions, parse_versions,
+    parse_handler, parse_http_url, parse_aliases, parse_alias_version, parse_alias_weights,
+    parse_routes, parse_route_spec, parse_route_target, parse_checked_elsewhere;
+static const char *check_log_access(const char *s);
+static const char *check_log_error(const char *s);
+
+/* ------------------------------------------------------------ the tables */
+
+static const struct config_field listen_fields[] = {
+    F_CUSTOM("address", FIELD_REQUIRED, parse_listen_address),
+    F_UNSUPPORTED("tls", "TLS listeners are not supported yet"),
+    F_END,
+};
+
+static const struct config_field limits_fields[] = {
+    F_U32("max_header_bytes", struct limits_conf, max_header_bytes, 1024, 1048576,
+          CONFIG_DEFAULT_MAX_HEADER_BYTES),
+    F_U32("max_uri_bytes", struct limits_conf, max_uri_bytes, 256, 1048576,
+          CONFIG_DEFAULT_MAX_URI_BYTES),
+    F_U64("max_body_bytes", struct limits_conf, max_body_bytes, 0, 1ull << 40,
+          CONFIG_DEFAULT_MAX_BODY_BYTES),
+    F_U32("header_timeout_ms", struct limits_conf, header_timeout_ms, 100, 3600000,
+          CONFIG_DEFAULT_HEADER_TIMEOUT_MS),
+    F_U32("body_timeout_ms", struct limits_conf, body_timeout_ms, 100, 3600000,
+          CONFIG_DEFAULT_BODY_TIMEOUT_MS),
+    F_U32("idle_timeout_ms", struct limits_conf, idle_timeout_ms, 100, 86400000,
+          CONFIG_DEFAULT_IDLE_TIMEOUT_MS),
+    F_U32("max_connections", struct limits_conf, max_connections, 1, 1000000,
+          CONFIG_DEFAULT_MAX_CONNECTIONS),
+    F_U32("shutdown_timeout_ms", struct limits_conf, shutdown_timeout_ms, 0, 3600000,
+          CONFIG_DEFAULT_SHUTDOWN_TIMEOUT_MS),
+    F_END,
+};
+
+/* Indexed by enum log_level. */
+static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
+
+static const struct config_field log_fields[] = {
+    F_STR("access", struct log_conf, access, "stdout", check_log_access),
+    F_STR("error", struct log_conf, error, "stderr", check_log_error),
+    F_ENUM("level", struct log_conf, level, log_levels, LOG_LEVEL_INFO),
+    F_END,
+};
+
+/* Fields of an http handler; they fill the struct fn_version. */
+static const struct config_field http_handler_fields[] = {
+    F_CUSTOM("type", 0, parse_checked_elsewhere),
+    F_CUSTOM("url", FIELD_REQUIRED, parse_http_url),
+    F_END,
+};
+
+/* Handler kinds by their "type". A kind without fields is one the design
+ * has but this build does not run yet: refused with a message saying so. */
+static const struct handler_kind_def {
+    const char *name;
+    enum handler_kind kind;
+    const struct config_field *fields;
+} handler_kinds[] = {
+    { .name = "http", .kind = HANDLER_HTTP, .fields = http_handler_fields },
+    { .name = "invoke" },
+    { .name = "lua" },
+};
+
+static const struct config_field version_fields[] = {
+    F_CUSTOM("handler", FIELD_REQUIRED, parse_handler),
+    F_U32_INHERIT("timeout_ms", struct fn_version, timeout_ms, 1, 900000),
+    F_U32_INHERIT("memory_mb", struct fn_version, memory_mb, 1, 10240),
+    F_U32_INHERIT("max_concurrency", struct fn_version, max_concurrency, 0, 100000),
+    F_END,
+};
+
+static const struct config_field alias_fields[] = {
+    F_CUSTOM("version", FIELD_REQUIRED, parse_alias_version),
+    F_CUSTOM("weights", 0, parse_alias_weights), /* after version: the primary is no extra */
+    F_END,
+};
+
+static const struct config_field function_fields[] = {
+    /* Before versions, which take these as their defaults. */
+    F_U32("timeout_ms", struct function, timeout_ms, 1, 900000, CONFIG_DEFAULT_TIMEOUT_MS),
+    F_U32("memory_mb", struct function, memory_mb, 1, 10240, CONFIG_DEFAULT_MEMORY_MB),
+    F_U32("max_concurrency", struct function, max_concurrency, 0, 100000, 0),
+    F_CUSTOM("versions", FIELD_REQUIRED, parse_versions),
+    F_CUSTOM("aliases", 0, parse_aliases),
+    F_END,
+};
+
+static const struct config_field route_fields[] = {
+    F_CUSTOM("route", FIELD_REQUIRED, parse_route_spec),
+    F_CUSTOM("target", FIELD_REQUIRED, parse_route_target),
+    F_U32("timeout_ms", struct route, timeout_ms, 0, 900000, 0),
+    F_END,
+};
+
+static const struct config_field config_fields[] = {
+    F_CUSTOM("listen", FIELD_REQUIRED, parse_listen),
+    F_U32("workers", struct config, workers, 0, 256, 0),
+    F_OBJ("limits", struct config, limits, limits_fields),
+    F_OBJ("log", struct config, log, log_fields),
+    F_CUSTOM("functions", FIELD_REQUIRED, parse_functions),
+    F_CUSTOM("routes", FIELD_REQUIRED, parse_routes), /* after functions: targets name them */
+    F_END,
+};
+
+/* A key the caller has already looked at (a handler's "type"). */
+static void parse_checked_elsewhere(struct config_loader *ld, const struct config_field *f,
+                                    json_t *v, void *obj)
+{
+}
+
+static const char *check_log_access(const char *s)
+{
+    return *s ? NULL : "expected a path, \"stdout\", \"stderr\" or \"off\", not an empty string";
+}
+
+static const char *check_log_error(const char *s)
+{
+    if (strcmp(s, "off") == 0)
+        return "the error log cannot be \"off\": use a path, \"stdout\" or \"stderr\"";
+    return *s ? NULL : "expected a path, \"stdout\" or \"stderr\", not an empty string";
+}
+
+/* Returns 1 when s is 1..max of [A-Za-z0-9_-], the first a letter when
+ * letter_first. */
+static int name_ok(const char *s, size_t max, int letter_first)
+{
+    size_t n = 0;
+
+    for (; s[n]; n++) {
+        unsigned char c = (unsigned char)s[n];
+        int letter = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+        if (n == 0 && letter_first && !letter)
+            return 0;
+        if (!letter && !(c >= '0' && c <= '9') && c != '_' && c != '-')
+            return 0;
+        if (n >= max)
+            return 0;
+    }
+    return n > 0;
+}
+
+/* "$LATEST", or a published version number: no sign, no leading zero. */
+static int version_name_ok(const char *s)
+{
+    uint64_t n;
+
+    if (strcmp(s, "$LATEST") == 0)
+        return 1;
+    return s[0] != '0' && parse_u64((struct slice){ s, strlen(s) }, CONFIG_MAX_VERSION, &n) == 0;
+}
+
+/* ------------------------------------------------------------ listeners */
+
+static void parse_listen_address(struct config_loader *ld, const struct config_field *f, json_t *v,
+                                 void *obj)
+{
+    struct listen_conf *l = obj;
+    const char *s = config_want_string(ld, v);
+    char why[CONFIG_MSG_MAX / 2], b[CONFIG_SHOW_BUF];
+
+    if (!s || !(l->address = config_strdup(ld, s)))
+        return;
+    if (addr_parse_listen(s, &l->addr, &l->addrlen, why, sizeof(why)) < 0) {
+        l->addrlen = 0;
+        config_error(ld, "invalid address %s: %s", config_show(b, s), why);
+    }
+}
+
+static void parse_listen(struct config_loader *ld, const struct config_field *f, json_t *v,
+                         void *obj)
+{
+    struct config *c = obj;
+    size_t i;
+    json_t *item;
+
+    if (!json_is_array(v)) {
+        config_type_error(ld, v, "an array");
+        return;
+    }
+    if (json_array_size(v) == 0) {
+        config_error(ld, "expected at least one address to listen on");
+        return;
+    }
+    c->listen = calloc(json_array_size(v), sizeof(*c->listen));
+    if (!c->listen) {
+        ld->oom = 1;
+        return;
+    }
+    c->nlisten = json_array_size(v);
+    json_array_foreach(v, i, item)
+    {
+        struct listen_conf *l = &c->listen[i];
+        size_t mark = config_path_index(ld, i);
+
+        if (config_parse_fields(ld, item, listen_fields, l) == 0 && l->addrlen) {
+            for (size_t j = 0; j < i; j++) {
+                if (c->listen[j].addrlen == l->addrlen &&
+                    memcmp(&c->listen[j].addr, &l->addr, l->addrlen) == 0) {
+                    size_t m2 = config_path_key(ld, "address");
+                    config_error(ld, "duplicate listen address (same as listen[%zu])", j);
+                    config_path_cut(ld, m2);
+                    break;
+                }
+            }
+        }
+        config_path_cut(ld, mark);
+        if (ld->oom)
+            return;
+    }
+}
+
+/* -------------------------------------------------------------- handlers */
+
+/* "http://host[:port][/path]", resolved now. */
+static void parse_http_url(struct config_loader *ld, const struct config_field *f, json_t *v,
+                           void *obj)
+{
+    struct http_target *t = &((struct fn_version *)obj)->http;
+    const char *s = config_want_string(ld, v);
+    char why[CONFIG_MSG_MAX / 2], b[CONFIG_SHOW_BUF];
+    struct addr_url u;
+
+    if (!s || !(t->url = config_strdup(ld, s)))
+        return;
+    if (addr_parse_http_url(s, &u, why, sizeof(why)) < 0) {
+        config_error(ld, "invalid url %s: %s", config_show(b, s), why);
+        return;
+    }
+    t->port = u.port;
+    t->addr = u.addr;
+    t->addrlen = u.addrlen;
+    t->host = config_strdup(ld, u.host);
+    t->authority = config_strdup(ld, u.authority);
+    t->base_path = slice_dup((struct slice){ u.path, u.path_len });
+    if (!t->base_path)
+        ld->oom = 1;
+}
+
+/* Writes the supported handler types, quoted, into buf; returns buf. */
+static const char *handler_kinds_supported(char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof(handler_kinds) / sizeof(handler_kinds[0]); i++) {
+        if (!handler_kinds[i].fields)
+            continue;
+        str_append(buf, cap, buf[0] ? ", \"" : "\"");
+        str_append(buf, cap, handler_kinds[i].name);
+        str_append(buf, cap, "\"");
+    }
+    return buf;
+}
+
+/* Reads "type" to pick the kind's table, then parses the handler by it.
+ * Without a usable type the other keys cannot be judged, so they are not. */
+static void parse_handler(struct config_loader *ld, const struct config_field *f, json_t *v,
+                          void *obj)
+{
+    struct fn_version *ver = obj;
+    const struct handler_kind_def *kind = NULL;
+    const char *name = NULL;
+    char b[CONFIG_SHOW_BUF], list[128];
+    json_t *type;
+    size_t mark;
+
+    if (!json_is_object(v)) {
+        config_type_error(ld, v, "an object");
+        return;
+    }
+    type = json_object_get(v, "type");
+    mark = config_path_key(ld, "type");
+    if (!type)
+        config_error(ld, "missing required key \"type\"");
+    else if ((name = config_want_string(ld, type)) != NULL) {
+        for (size_t i = 0; i < sizeof(handler_kinds) / sizeof(handler_kinds[0]); i++)
+            if (strcmp(name, handler_kinds[i].name) == 0)
+                kind = &handler_kinds[i];
+        if (!kind)
+            config_error(ld, "unknown handler type %s (expected %s)", config_show(b, name),
+                         handler_kinds_supported(list, sizeof(list)));
+        else if (!kind->fields)
+            config_error(ld, "handler type %s is not supported yet", config_show(b, name));
+    }
+    config_path_cut(ld, mark);
+    if (kind && kind->fields) {
+        ver->kind = kind->kind;
+        config_parse_fields(ld, v, kind->fields, ver);
+    }
+}
+
+/* ------------------------------------------------------ functions, aliases */
+
+static void parse_versions(struct config_loader *ld, const struct config_field *f, json_t *v,
+                           void *obj)
+{
+    struct function *fn = obj;
+    const char *key;
+    json_t *vv;
+    size_t i = 0;
+
+    if (!json_is_object(v)) {
+        config_type_error(ld, v, "an object");
+        return;
+    }
+    if (json_object_size(v) == 0) {
+        config_error(ld, "a function needs at least one version");
+        return;
+    }
+    fn->versions = calloc(json_object_size(v), sizeof(*fn->versions));
+    if (!fn->versions) {
+        ld->oom = 1;
+        return;
+    }
+    fn->nversions = json_object_size(v);
+    json_object_foreach(v, key, vv)
+    {
+        struct fn_version *ver = &fn->versions[i++];
+        char b[CONFIG_SHOW_BUF];
+        size_t mark;
+
+        ver->fn = fn;
+        if (!(ver->name = config_strdup(ld, key)))
+            return;
+        mark = config_path_key(ld, key);
+        if (!version_name_ok(key))
+            config_error(ld,
+                         "invalid version name %s: expected \"$LATEST\" or a number "
+                         "without leading zeros",
+                         config_show(b, key));
+        ver->timeout_ms = fn->timeout_ms;
+        ver->memory_mb = fn->memory_mb;
+        ver->max_concurrency = fn->max_concurrency;
+        config_parse_fields(ld, vv, version_fields, ver);
+        config_path_cut(ld, mark);
+    }
+}
+
+static void parse_alias_version(struct config_loader *ld, const struct config_field *f, json_t *v,
+                                void *obj)
+{
+    struct alias *a = obj;
+    const char *s = config_want_string(ld, v);
+    char b1[CONFIG_SHOW_BUF], b2[CONFIG_SHOW_BUF];
+
+    if (!s)
+        return;
+    a->primary = function_version(a->fn, s);
+    if (!a->primary)
+        config_error(ld, "function %s has no version %s", config_show(b1, a->fn->name),
+                     config_show(b2, s));
+}
+
+static void parse_alias_weights(struct config_loader *ld, const struct config_field *f, json_t *v,
+                                void *obj)
+{
+    struct alias *a = obj;
+    const char *key;
+    json_t *w;
+    double sum = 0;
+
+    if (!json_is_object(v)) {
+        config_type_error(ld, v, "an object");
+        return;
+    }
+    if (json_object_size(v) > 0) {
+        a->weights = calloc(json_object_size(v), sizeof(*a->weights));
+        if (!a->weights) {
+            ld->oom = 1;
+            return;
+        }
+    }
+    json_object_foreach(v, key, w)
+    {
+        const struct fn_version *ver = function_version(a->fn, key);
+        size_t mark = config_path_key(ld, key);
+        char b1[CONFIG_SHOW_BUF], b2[CONFIG_SHOW_BUF];
+        int ok = 0;
+
+        if (strcmp(key, "$LATEST") == 0)
+            config_error(ld, "\"$LATEST\" cannot carry a weight");
+        else if (!ver)
+            config_error(ld, "function %s has no version %s", config_show(b1, a->fn->name),
+                         config_show(b2, key));
+        else if (ver == a->primary)
+            config_error(ld,
+                         "version %s is the alias's primary version: it gets the weight "
+                         "the others leave, and cannot be listed here",
+                         config_show(b1, key));
+        else
+            ok = 1;
+        if (!json_is_number(w)) {
+            config_type_error(ld, w, "a number");
+        } else if (json_number_value(w) < 0 || json_number_value(w) > 1) {
+            config_error(ld, "must be between 0 and 1, not %g", json_number_value(w));
+        } else {
+            sum += json_number_value(w);
+            if (ok)
+                a->weights[a->nweights++] = (struct alias_weight){ ver, json_number_value(w) };
+        }
+        config_path_cut(ld, mark);
+    }
+    if (sum > 1 + WEIGHT_EPSILON)
+        config_error(ld, "weights sum to %g, more than 1", sum);
+}
+
+static void parse_aliases(struct config_loader *ld, const struct config_field *f, json_t *v,
+                          void *obj)
+{
+    struct function *fn = obj;
+    const char *key;
+    json_t *av;
+    size_t i = 0;
+
+    if (!json_is_object(v)) {
+        config_type_error(ld, v, "an object");
+        return;
+    }
+    if (json_object_size(v) == 0)
+        return;
+    fn->aliases = calloc(json_object_size(v), sizeof(*fn->aliases));
+    if (!fn->aliases) {
+        ld->oom = 1;
+        return;
+    }
+    fn->naliases = json_object_size(v);
+    json_object_foreach(v, key, av)
+    {
+        struct alias *a = &fn->aliases[i++];
+        char b[CONFIG_SHOW_BUF];
+        size_t mark;
+
+        a->fn = fn;
+        if (!(a->name = config_strdup(ld, key)))
+            return;
+        mark = config_path_key(ld, key);
+        /* A letter first also keeps an alias from looking like a version,
+         * so "fn:1" always names a version. */
+        if (!name_ok(key, CONFIG_MAX_NAME, 1))
+            config_error(ld,
+                         "invalid alias name %s: expected a letter, then up to 63 letters, "
+                         "digits, '_' or '-'",
+                         config_show(b, key));
+        config_parse_fields(ld, av, alias_fields, a);
+        config_path_cut(ld, mark);
+    }
+}
+
+static void parse_functions(struct config_loader *ld, const struct config_field *f, json_t *v,
+                            void *obj)
+{
+    struct config *c = obj;
+    const char *key;
+    json_t *fv;
+    size_t i = 0;
+
+    if (!json_is_object(v)) {
+        config_type_error(ld, v, "an object");
+        return;
+    }
+    if (json_object_size(v) == 0)
+        return;
+    c->functions = calloc(json_object_size(v), sizeof(*c->functions));
+    if (!c->functions) {
+        ld->oom = 1;
+        return;
+    }
+    c->nfunctions = json_object_size(v);
+    json_object_foreach(v, key, fv)
+    {
+        struct function *fn = &c->functions[i++];
+        char b[CONFIG_SHOW_BUF];
+        size_t mark;
+
+        if (!(fn->name = config_strdup(ld, key)))
+            return;
+        mark = config_path_key(ld, key);
+        /* No ':' allowed, so a target splits at its first one. */
+        if (!name_ok(key, CONFIG_MAX_NAME, 0))
+            config_error(ld,
+                         "invalid function name %s: expected 1 to 64 letters, digits, "
+                         "'_' or '-'",
+                         config_show(b, key));
+        config_parse_fields(ld, fv, function_fields, fn);
+        config_path_cut(ld, mark);
+    }
+}
+
+/* ---------------------------------------------------------------- routes */
+
+/* Returns 1 when the len bytes at p are a "{name}" or "{name+}" segment
+ * the router accepts, setting *greedy. */
+static int seg_param(const char *p, size_t len, int *greedy)
+{
+    size_t n;
+
+    if (len < 3 || p[0] != '{' || p[len - 1] != '}')
+        return 0;
+    *greedy = p[len - 2] == '+';
+    n = len - 2 - (size_t)*greedy;
+    for (size_t i = 1; i <= n; i++) {
+        char c = p[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_'))
+            return 0;
+    }
+    return n > 0;
+}
+
+/* Returns 1 when two templates have the same shape: the same literals and
+ * parameters at the same places, whatever the parameters' names. That is
+ * what the router calls a duplicate; matching it here lets the error name
+ * the earlier route. */
+static int same_shape(const char *a, const char *b)
+{
+    while (*a && *b) {
+        size_t la = strcspn(a + 1, "/") + 1, lb = strcspn(b + 1, "/") + 1;
+        int ga = 0, gb = 0;
+        int pa = seg_param(a + 1, la - 1, &ga), pb = seg_param(b + 1, lb - 1, &gb);
+
+        if (pa != pb || (pa && ga != gb) || (!pa && (la != lb || memcmp(a, b, la) != 0)))
+            return 0;
+        a += la;
+        b += lb;
+    }
+    return *a == *b;
+}
+
+/* "ANY", or the upper-case letters of a method, as the router takes it. */
+static int method_ok(const char *m)
+{
+    size_t n = 0;
+
+    for (; m[n]; n++)
+        if (m[n] < 'A' || m[n] > 'Z' || n >= CONFIG_MAX_METHOD)
+            return 0;
+    return n > 0;
+}
+
+static void parse_route_spec(struct config_loader *ld, const struct config_field *f, json_t *v,
+                             void *obj)
+{
+    struct route *r = obj;
+    struct config *c = ld->c;
+    const char *s = config_want_string(ld, v), *sp;
+    char why[256], b[CONFIG_SHOW_BUF];
+
+    if (!s || !(r->spec = config_strdup(ld, s)))
+        return;
+    sp = strchr(s, ' ');
+    if (!sp || sp == s) {
+        config_error(ld, "expected \"METHOD /path\", as in \"GET /orders/{id}\", not %s",
+                     config_show(b, s));
+        return;
+    }
+    r->method = slice_dup((struct slice){ s, (size_t)(sp - s) });
+    r->tmpl = config_strdup(ld, sp + 1);
+    if (!r->method || !r->tmpl) {
+        ld->oom = 1;
+        return;
+    }
+    if (!method_ok(r->method)) {
+        config_error(ld, "invalid method %s: expected \"ANY\" or an upper-case method such as GET",
+                     config_show(b, r->method));
+        return;
+    }
+    if (router_add(c->router, r->method, r->tmpl, r, why, sizeof(why)) == 0) {
+        ld->route_added[r->index] = 1;
+        return;
+    }
+    /* router_add() has one failure code; its text tells memory apart. */
+    if (strcmp(why, "out of memory") == 0) {
+        ld->oom = 1;
+        return;
+    }
+    for (size_t i = 0; i < r->index; i++) {
+        const struct route *o = &c->routes[i];
+        if (ld->route_added[i] && strcmp(o->method, r->method) == 0 &&
+            same_shape(o->tmpl, r->tmpl)) {
+            config_error(ld, "duplicate route: routes[%zu] is already %s", i,
+                         config_show(b, o->spec));
+            return;
+        }
+    }
+    config_error(ld, "invalid route %s: %s", config_show(b, s), why);
+}
+
+static const struct function *find_function(const struct config *c, const char *name, size_t len)
+{
+    for (size_t i = 0; i < c->nfunctions; i++) {
+        const char *n = c->functions[i].name;
+        if (n && strlen(n) == len && memcmp(n, name, len) == 0)
+            return &c->functions[i];
+    }
+    return NULL;
+}
+
+/* "fn:alias", "fn:VERSION" or "fn:$LATEST". */
+static void parse_route_target(struct config_loader *ld, const struct config_field *f, json_t *v,
+                               void *obj)
+{
+    struct route *r = obj;
+    const char *s = config_want_string(ld, v), *colon, *qual;
+    char b1[CONFIG_SHOW_BUF], b2[CONFIG_SHOW_BUF];
+
+    if (!s || !(r->target = config_strdup(ld, s)))
+        return;
+    colon = strchr(s, ':');
+    if (!colon || colon == s || !colon[1]) {
+        config_error(ld,
+                     "expected \"function:alias\", \"function:VERSION\" or "
+                     "\"function:$LATEST\", not %s",
+                     config_show(b1, s));
+        return;
+    }
+    r->fn = find_function(ld->c, s, (size_t)(colon - s));
+    if (!r->fn) {
+        config_error(ld, "unknown function %s", config_show_n(b1, s, (size_t)(colon - s)));
+        return;
+    }
+    qual = colon + 1;
+    if (version_name_ok(qual)) {
+        r->version = function_version(r->fn, qual);
+        if (!r->version)
+            config_error(ld, "function %s has no version %s", config_show(b1, r->fn->name),
+                         config_show(b2, qual));
+    } else {
+        r->alias = function_alias(r->fn, qual);
+        if (!r->alias)
+            config_error(ld, "function %s has no alias %s", config_show(b1, r->fn->name),
+                         config_show(b2, qual));
+    }
+}
+
+static void parse_routes(struct config_loader *ld, const struct config_field *f, json_t *v,
+                         void *obj)
+{
+    struct config *c = obj;
+    size_t i, n;
+    json_t *item;
+
+    if (!json_is_array(v)) {
+        config_type_error(ld, v, "an array");
+        return;
+    }
+    n = json_array_size(v);
+    c->router = router_new();
+    ld->route_added = calloc(n ? n : 1, 1);
+    if (n)
+        c->routes = calloc(n, sizeof(*c->routes));
+    if (!c->router || !ld->route_added || (n && !c->routes)) {
+        ld->oom = 1;
+        return;
+    }
+    c->nroutes = n;
+    json_array_foreach(v, i, item)
+    {
+        size_t mark = config_path_index(ld, i);
+        c->routes[i].index = i;
+        config_parse_fields(ld, item, route_fields, &c->routes[i]);
+        config_path_cut(ld, mark);
+        if (ld->oom)
+            return;
+    }
+}
+
+/* ------------------------------------------------------------- lifetime */
+
+static void function_free(struct function *fn)
+{
+    for (size_t i = 0; i < fn->nversions; i++) {
+        struct fn_version *v = &fn->versions[i];
+        free(v->name);
+        free(v->http.url);
+        free(v->http.host);
+        free(v->http.authority);
+        free(v->http.base_path);
+    }
+    for (size_t i = 0; i < fn->naliases; i++) {
+        free(fn->aliases[i].name);
+        free(fn->aliases[i].weights);
+        alias_table_free(&fn->aliases[i]);
+    }
+    free(fn->name);
+    free(fn->versions);
+    free(fn->aliases);
+}
+
+static void config_free(struct config *c)
+{
+    if (!c)
+        return;
+    router_free(c->router);
+    for (size_t i = 0; i < c->nfunctions; i++)
+        function_free(&c->functions[i]);
+    free(c->functions);
+    for (size_t i = 0; i < c->nroutes; i++) {
+        free(c->routes[i].spec);
+        free(c->routes[i].method);
+        free(c->routes[i].tmpl);
+        free(c->routes[i].target);
+    }
+    free(c->routes);
+    for (size_t i = 0; i < c->nlisten; i++)
+        free(c->listen[i].address);
+    free(c->listen);
+    free(c->log.access);
+    free(c->log.error);
+    free(c->path);
+    free(c);
+}
+
+/* Builds every alias's pick table: only once the weights are known good. */
+static void build_alias_tables(struct config_loader *ld, struct config *c)
+{
+    for (size_t i = 0; i < c->nfunctions; i++)
+        for (size_t j = 0; j < c->functions[i].naliases; j++)
+            if (alias_table_build(&c->functions[i].aliases[j]) < 0)
+                ld->oom = 1;
+}
+
+static struct config *load_text(const char *text, size_t len, const char *name,
+                                struct config_errors *errs)
+{
+    struct config_loader ld = { .file = name, .errs = errs, .first_err = errs->n };
+    struct config *c = NULL;
+    json_error_t jerr;
+    json_t *root;
+
+    root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        config_error_add(&ld, "", jerr.line, jerr.text);
+        goto out;
+    }
+    ld.lines = json_lines_build(text, len);
+    c = calloc(1, sizeof(*c));
+    if (!ld.lines || !c || !(c->path = strdup(name))) {
+        ld.oom = 1;
+        goto out;
+    }
+    atomic_init(&c->refs, 1);
+    ld.c = c;
+    config_parse_fields(&ld, root, config_fields, c);
+    if (!ld.oom && !ld.path.failed && errs->n == ld.first_err)
+        build_alias_tables(&ld, c);
+
+out:
+    if (ld.oom || ld.path.failed) {
+        ld.oom = 0; /* so that this one error gets its chance */
+        config_error_add(&ld, "", 0, "out of memory");
+        ld.oom = 1;
+    }
+    config_errors_sort(errs, ld.first_err);
+    free(ld.route_added);
+    json_lines_path_release(&ld.path);
+    json_lines_free(ld.lines);
+    json_decref(root);
+    if (ld.oom || errs->n > ld.first_err) {
+        config_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* Reads the whole file, at most CONFIG_MAX_FILE_BYTES. Returns the text
+ * (NUL-terminated, caller frees) and its length, or NULL with why set. */
+static char *read_file(const char *path, size_t *len, char *why, size_t whylen)
+{
+    size_t cap = 65536, n = 0;
+    char *buf;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0) {
+        /* %m rather than strerror(): no buffer shared between threads. */
+        fmt_buf(why, whylen, "cannot open: %m");
+        return NULL;
+    }
+    buf = malloc(cap + 1);
+    if (!buf)
+        goto nomem;
+    for (;;) {
+        ssize_t got;
+        if (n == cap) {
+            char *nb = realloc(buf, cap * 2 + 1);
+            if (!nb)
+                goto nomem;
+            buf = nb;
+            cap *= 2;
+        }
+        got = read(fd, buf + n, cap - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            fmt_buf(why, whylen, "cannot read: %m");
+            goto fail;
+        }
+        if (got == 0)
+            break;
+        n += (size_t)got;
+        if (n > CONFIG_MAX_FILE_BYTES) {
+            fmt_buf(why, whylen, "file is larger than %u MiB", CONFIG_MAX_FILE_BYTES >> 20);
+            goto fail;
+        }
+    }
+    close(fd);
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+nomem:
+    fmt_buf(why, whylen, "out of memory");
+fail:
+    close(fd);
+    free(buf);
+    return NULL;
+}
+
+/* ------------------------------------------------------------ public API */
+
+struct config *config_load(const char *path, struct config_errors *errs)
+{
+    char why[256];
+    size_t len;
+    char *text = read_file(path, &len, why, sizeof(why));
+    struct config *c;
+
+    if (!text) {
+        struct config_loader ld = { .file = path, .errs = errs };
+        config_error_add(&ld, "", 0, why);
+        return NULL;
+    }
+    c = load_text(text, len, path, errs);
+    free(text);
+    return c;
+}
+
+struct config *config_load_string(const char *text, const char *name, struct config_errors *errs)
+{
+    return load_text(text, strlen(text), name ? name : "-", errs);
+}
+
+struct config *config_ref(struct config *c)
+{
+    atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+    return c;
+}
+
+void config_unref(struct config *c)
+{
+    /* acq_rel: the thread that frees sees every other holder's reads done. */
+    if (c && atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
+        config_free(c);
+}
+
+void config_errors_print(FILE *f, const struct config_errors *errs)
+{
+    for (size_t i = 0; i < errs->n; i++) {
+        const struct config_error *e = &errs->v[i];
+        char where[32] = "";
+
+        if (e->line > 0)
+            fmt_buf(where, sizeof(where), ":%d", e->line);
+        if (e->path && e->path[0])
+            fprintf(f, "%s%s: %s: %s\n", e->file, where, e->path, e->message);
+        else
+            fprintf(f, "%s%s: %s\n", e->file, where, e->message);
+    }
+}
+
+void config_errors_clear(struct config_errors *errs)
+{
+    for (size_t i = 0; i < errs->n; i++) {
+        free(errs->v[i].file);
+        free(errs->v[i].path);
+        free(errs->v[i].message);
+    }
+    free(errs->v);
+    errs->v = NULL;
+    errs->n = 0;
+}
+
+const struct function *config_function(const struct config *c, const char *name)
+{
+    return find_function(c, name, strlen(name));
+}
+
+const struct fn_version *function_version(const struct function *fn, const char *name)
+{
+    for (size_t i = 0; i < fn->nversions; i++)
+        if (fn->versions[i].name && strcmp(fn->versions[i].name, name) == 0)
+            return &fn->versions[i];
+    return NULL;
+}
+
+const struct alias *function_alias(const struct function *fn, const char *name)
+{
+    for (size_t i = 0; i < fn->naliases; i++)
+        if (fn->aliases[i].name && strcmp(fn->aliases[i].name, name) == 0)
+            return &fn->aliases[i];
+    return NULL;
+}

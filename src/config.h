@@ -1,0 +1,175 @@
+/* config.h - the gateway's configuration: a JSON file (see conf/ and
+ * INTERFACE) loaded, checked whole and turned into an immutable snapshot.
+ * A snapshot is shared by reference count between the main thread and the
+ * workers; nothing in it changes after config_load() returns it. */
+#ifndef SLUICE_CONFIG_H
+#define SLUICE_CONFIG_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+struct router;
+struct function;
+
+enum handler_kind {
+    HANDLER_HTTP = 0,
+};
+
+enum log_level { LOG_LEVEL_ERROR = 0, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
+
+/* Defaults, also used by tests. */
+#define CONFIG_DEFAULT_MAX_HEADER_BYTES 16384u
+#define CONFIG_DEFAULT_MAX_URI_BYTES 8192u
+#define CONFIG_DEFAULT_MAX_BODY_BYTES 10485760ull
+#define CONFIG_DEFAULT_HEADER_TIMEOUT_MS 10000u
+#define CONFIG_DEFAULT_BODY_TIMEOUT_MS 30000u
+#define CONFIG_DEFAULT_IDLE_TIMEOUT_MS 60000u
+#define CONFIG_DEFAULT_MAX_CONNECTIONS 10000u
+#define CONFIG_DEFAULT_SHUTDOWN_TIMEOUT_MS 10000u
+#define CONFIG_DEFAULT_TIMEOUT_MS 30000u
+#define CONFIG_DEFAULT_MEMORY_MB 128u
+
+/* Where an http handler sends requests. The address is resolved when the
+ * config is loaded, so a name that does not resolve is a config error. */
+struct http_target {
+    char *url;       /* as written */
+    char *host;      /* host name or address, without brackets */
+    char *authority; /* "host:port" as sent in Host (port omitted when 80) */
+    char *base_path; /* path of the url without a trailing '/', "" for none */
+    uint16_t port;
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+};
+
+/* One version of a function: how to run it. Immutable. */
+struct fn_version {
+    char *name; /* "1", "2", "$LATEST" */
+    const struct function *fn;
+    enum handler_kind kind;
+    struct http_target http; /* kind == HANDLER_HTTP */
+    uint32_t timeout_ms;
+    uint32_t memory_mb;
+    uint32_t max_concurrency; /* 0 = unlimited */
+};
+
+struct alias_weight {
+    const struct fn_version *version;
+    double weight;
+};
+
+/* A named pointer to a primary version with optional weighted extras.
+ * pick_* is the precomputed table alias_pick() walks (see alias.h). */
+struct alias {
+    char *name;
+    const struct function *fn;
+    const struct fn_version *primary;
+    size_t nweights;
+    struct alias_weight *weights; /* extra versions, config order */
+    size_t npick;
+    const struct fn_version **pick_version; /* npick entries; last is the primary */
+    uint64_t *pick_upto; /* cumulative thresholds in [0, 2^64): pick i when r < pick_upto[i] */
+};
+
+struct function {
+    char *name;
+    uint32_t timeout_ms, memory_mb, max_concurrency; /* defaults for versions */
+    size_t nversions;
+    struct fn_version *versions;
+    size_t naliases;
+    struct alias *aliases;
+};
+
+struct route {
+    char *spec;   /* "GET /orders/{id}" as written */
+    char *method; /* "GET", "ANY" */
+    char *tmpl;   /* "/orders/{id}" */
+    char *target; /* "orders:live" as written */
+    const struct function *fn;
+    const struct alias *alias;     /* when the target names an alias, else NULL */
+    const struct fn_version *version; /* when the target names a version, else NULL */
+    uint32_t timeout_ms;           /* 0 = the version's */
+    size_t index;                  /* position in routes[] */
+};
+
+struct listen_conf {
+    char *address; /* as written: "127.0.0.1:8080", "[::1]:8080", "*:8080" */
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+};
+
+struct limits_conf {
+    uint32_t max_header_bytes;
+    uint32_t max_uri_bytes;
+    uint64_t max_body_bytes;
+    uint32_t header_timeout_ms;
+    uint32_t body_timeout_ms;
+    uint32_t idle_timeout_ms;
+    uint32_t max_connections;
+    uint32_t shutdown_timeout_ms;
+};
+
+struct log_conf {
+    char *access; /* path, "stdout", "stderr" or "off" */
+    char *error;  /* path, "stdout" or "stderr" */
+    enum log_level level;
+};
+
+struct config {
+    atomic_uint refs;
+    char *path; /* file it was loaded from */
+    size_t nlisten;
+    struct listen_conf *listen;
+    unsigned workers; /* as configured; 0 = one per core */
+    struct limits_conf limits;
+    struct log_conf log;
+    size_t nfunctions;
+    struct function *functions;
+    size_t nroutes;
+    struct route *routes;
+    struct router *router; /* route data pointers are struct route * */
+};
+
+/* One problem found in a config file. */
+struct config_error {
+    char *file;
+    int line;      /* 1-based; 0 when unknown */
+    char *path;    /* JSON path, e.g. "functions.orders.aliases.live.weights.3" */
+    char *message;
+};
+
+struct config_errors {
+    size_t n;
+    struct config_error *v;
+};
+
+/* Loads and checks the config file at path. Returns a snapshot with one
+ * reference (the caller's), or NULL with every problem found appended to
+ * errs (the caller frees them with config_errors_clear()). Resolves listen
+ * and upstream addresses (blocking; start-up and reload only). */
+struct config *config_load(const char *path, struct config_errors *errs);
+
+/* Same, from text in memory; name is used as the file name in errors. */
+struct config *config_load_string(const char *text, const char *name, struct config_errors *errs);
+
+/* Takes another reference; returns c. Thread-safe. */
+struct config *config_ref(struct config *c);
+
+/* Drops a reference; frees the snapshot with the last. NULL is a no-op.
+ * Thread-safe. */
+void config_unref(struct config *c);
+
+/* Prints each error as "FILE:LINE: PATH: MESSAGE\n" to f. */
+void config_errors_print(FILE *f, const struct config_errors *errs);
+
+/* Frees the errors and empties errs. */
+void config_errors_clear(struct config_errors *errs);
+
+/* Finds a function / version / alias by name; NULL when there is none. */
+const struct function *config_function(const struct config *c, const char *name);
+const struct fn_version *function_version(const struct function *fn, const char *name);
+const struct alias *function_alias(const struct function *fn, const char *name);
+
+#endif

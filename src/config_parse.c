@@ -1,0 +1,330 @@
+/* config_parse.c - the table-driven walker behind config.c: fills structs
+ * from JSON objects by tables of fields and collects every problem found,
+ * with its JSON path and line, instead of stopping at the first. */
+#include "config_parse.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+_Static_assert(sizeof(enum log_level) == sizeof(int), "FIELD_ENUM writes an int");
+
+/* Quotes len bytes of s for a message: escaped, cut at CONFIG_SHOW_LIMIT bytes
+ * (on a UTF-8 boundary). Returns buf (CONFIG_SHOW_BUF bytes). */
+const char *config_show_n(char *buf, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0, n = len;
+
+    if (n > CONFIG_SHOW_LIMIT) {
+        n = CONFIG_SHOW_LIMIT;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+    }
+    buf[o++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            buf[o++] = '\\';
+            buf[o++] = (char)c;
+        } else if (c < 0x20 || c == 0x7f) {
+            buf[o++] = '\\';
+            buf[o++] = 'x';
+            buf[o++] = hex[c >> 4];
+            buf[o++] = hex[c & 15];
+        } else {
+            buf[o++] = (char)c;
+        }
+    }
+    if (n < len) {
+        memcpy(buf + o, "...", 3);
+        o += 3;
+    }
+    buf[o++] = '"';
+    buf[o] = '\0';
+    return buf;
+}
+
+const char *config_show(char *buf, const char *s)
+{
+    return config_show_n(buf, s, strlen(s));
+}
+
+/* Appends one error to errs; on failure marks the load out of memory. */
+void config_error_add(struct config_loader *ld, const char *path, int line, const char *msg)
+{
+    struct config_errors *errs = ld->errs;
+    struct config_error e = { 0 };
+
+    /* The array has room for n entries when n is 0 or a power of two >= 8
+     * is reached: grow by doubling then, so appends stay amortised O(1)
+     * without a capacity field in the public struct. */
+    if (errs->n == 0 || (errs->n >= 8 && (errs->n & (errs->n - 1)) == 0)) {
+        size_t cap = errs->n ? errs->n * 2 : 8;
+        struct config_error *v = realloc(errs->v, cap * sizeof(*v));
+        if (!v) {
+            ld->oom = 1;
+            return;
+        }
+        errs->v = v;
+    }
+    e.file = strdup(ld->file);
+    e.path = strdup(path);
+    e.message = strdup(msg);
+    e.line = line > 0 ? line : 0;
+    if (!e.file || !e.path || !e.message) {
+        free(e.file);
+        free(e.path);
+        free(e.message);
+        ld->oom = 1;
+        return;
+    }
+    errs->v[errs->n++] = e;
+}
+
+/* Reports a problem with the value at the current path. */
+void config_error(struct config_loader *ld, const char *fmt, ...)
+{
+    char msg[CONFIG_MSG_MAX];
+    const char *path = json_lines_path_str(&ld->path);
+    va_list ap;
+
+    va_start(ap, fmt);
+    if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
+        msg[0] = '\0';
+    va_end(ap);
+    config_error_add(ld, path, json_lines_line(ld->lines, path), msg);
+}
+
+static const char *json_kind(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a number with a fraction";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a boolean";
+    case JSON_NULL:
+        return "null";
+    }
+    return "something else";
+}
+
+void config_type_error(struct config_loader *ld, const json_t *v, const char *want)
+{
+    config_error(ld, "expected %s, not %s", want, json_kind(v));
+}
+
+char *config_strdup(struct config_loader *ld, const char *s)
+{
+    char *copy = strdup(s);
+
+    if (!copy)
+        ld->oom = 1;
+    return copy;
+}
+
+size_t config_path_key(struct config_loader *ld, const char *key)
+{
+    return json_lines_path_key(&ld->path, key);
+}
+
+size_t config_path_index(struct config_loader *ld, size_t i)
+{
+    return json_lines_path_index(&ld->path, i);
+}
+
+void config_path_cut(struct config_loader *ld, size_t mark)
+{
+    json_lines_path_cut(&ld->path, mark);
+}
+
+/* Orders this load's errors by line, keeping the order of equal lines. */
+void config_errors_sort(struct config_errors *errs, size_t first)
+{
+    struct config_error *v = errs->v + first;
+    size_t n = errs->n - first;
+
+    /* Insertion sort: stable, and the list is nearly sorted already. */
+    for (size_t i = 1; i < n; i++) {
+        struct config_error e = v[i];
+        size_t j = i;
+        while (j > 0 && v[j - 1].line > e.line) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = e;
+    }
+}
+
+const char *config_want_string(struct config_loader *ld, json_t *v)
+{
+    if (!json_is_string(v)) {
+        config_type_error(ld, v, "a string");
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+int config_want_uint(struct config_loader *ld, json_t *v, uint64_t min, uint64_t max, uint64_t *out)
+{
+    json_int_t i;
+
+    if (!json_is_integer(v)) {
+        config_type_error(ld, v, "an integer");
+        return -1;
+    }
+    i = json_integer_value(v);
+    if (i < 0 || (uint64_t)i < min || (uint64_t)i > max) {
+        config_error(ld, "must be between %llu and %llu, not %lld", (unsigned long long)min,
+                     (unsigned long long)max, (long long)i);
+        return -1;
+    }
+    *out = (uint64_t)i;
+    return 0;
+}
+
+static void field_default(struct config_loader *ld, const struct config_field *f, void *obj)
+{
+    char *at = (char *)obj + f->offset;
+
+    if (f->flags & FIELD_INHERIT)
+        return;
+    switch (f->kind) {
+    case FIELD_U32:
+        *(uint32_t *)(void *)at = (uint32_t)f->def;
+        break;
+    case FIELD_U64:
+        *(uint64_t *)(void *)at = f->def;
+        break;
+    case FIELD_STRING:
+        if (f->def_str)
+            *(char **)(void *)at = config_strdup(ld, f->def_str);
+        break;
+    case FIELD_ENUM:
+        *(int *)(void *)at = (int)f->def;
+        break;
+    case FIELD_OBJECT:
+        for (const struct config_field *sf = f->sub; sf->name; sf++)
+            field_default(ld, sf, at);
+        break;
+    case FIELD_CUSTOM:
+    case FIELD_UNSUPPORTED:
+        break;
+    }
+}
+
+static void field_enum(struct config_loader *ld, const struct config_field *f, json_t *v, int *out)
+{
+    const char *s = config_want_string(ld, v);
+    char list[CONFIG_MSG_MAX / 2] = "";
+
+    if (!s)
+        return;
+    for (int i = 0; f->names[i]; i++) {
+        if (strcmp(s, f->names[i]) == 0) {
+            *out = i;
+            return;
+        }
+        str_append(list, sizeof(list), i ? ", \"" : "\"");
+        str_append(list, sizeof(list), f->names[i]);
+        str_append(list, sizeof(list), "\"");
+    }
+    config_error(ld, "expected one of %s", list);
+}
+
+static void field_value(struct config_loader *ld, const struct config_field *f, json_t *v,
+                        void *obj)
+{
+    char *at = (char *)obj + f->offset;
+    const char *s, *why;
+    uint64_t u;
+
+    switch (f->kind) {
+    case FIELD_U32:
+        if (config_want_uint(ld, v, f->min, f->max, &u) == 0)
+            *(uint32_t *)(void *)at = (uint32_t)u;
+        break;
+    case FIELD_U64:
+        if (config_want_uint(ld, v, f->min, f->max, &u) == 0)
+            *(uint64_t *)(void *)at = u;
+        break;
+    case FIELD_STRING:
+        if (!(s = config_want_string(ld, v)))
+            break;
+        if (f->check && (why = f->check(s))) {
+            config_error(ld, "%s", why);
+            break;
+        }
+        *(char **)(void *)at = config_strdup(ld, s);
+        break;
+    case FIELD_ENUM:
+        field_enum(ld, f, v, (int *)(void *)at);
+        break;
+    case FIELD_OBJECT:
+        config_parse_fields(ld, v, f->sub, at);
+        break;
+    case FIELD_CUSTOM:
+        f->parse(ld, f, v, obj);
+        break;
+    case FIELD_UNSUPPORTED:
+        config_error(ld, "%s", f->msg);
+        break;
+    }
+}
+
+static const struct config_field *field_find(const struct config_field *tab, const char *name)
+{
+    for (; tab->name; tab++)
+        if (strcmp(tab->name, name) == 0)
+            return tab;
+    return NULL;
+}
+
+/* Fills the struct at dst from the JSON object obj by the table tab:
+ * unknown keys, missing required keys and every field's own problems are
+ * reported; absent fields get their defaults. Returns 0, or -1 when obj is
+ * not an object (reported too). */
+int config_parse_fields(struct config_loader *ld, json_t *obj, const struct config_field *tab,
+                        void *dst)
+{
+    const char *key;
+    json_t *v;
+
+    if (!json_is_object(obj)) {
+        config_type_error(ld, obj, "an object");
+        return -1;
+    }
+    json_object_foreach(obj, key, v)
+    {
+        if (!field_find(tab, key)) {
+            char b[CONFIG_SHOW_BUF];
+            size_t mark = config_path_key(ld, key);
+            config_error(ld, "unknown key %s", config_show(b, key));
+            config_path_cut(ld, mark);
+        }
+    }
+    for (const struct config_field *f = tab; f->name && !ld->oom; f++) {
+        size_t mark = config_path_key(ld, f->name);
+        v = json_object_get(obj, f->name);
+        if (v)
+            field_value(ld, f, v, dst);
+        else if (f->flags & FIELD_REQUIRED)
+            config_error(ld, "missing required key \"%s\"", f->name);
+        else
+            field_default(ld, f, dst);
+        config_path_cut(ld, mark);
+    }
+    return 0;
+}

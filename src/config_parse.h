@@ -1,0 +1,158 @@
+/* config_parse.h - inside the config module only: the table-driven walker
+ * that fills structs from JSON objects and collects every error with its
+ * path and line. config.c holds the tables; a new config section adds a
+ * table and, where a key needs more than a bound, a parse function. */
+#ifndef SLUICE_CONFIG_PARSE_H
+#define SLUICE_CONFIG_PARSE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "json_lines.h"
+
+/* A message is cut at this many bytes. */
+#define CONFIG_MSG_MAX 1024
+/* User text quoted in a message is cut to CONFIG_SHOW_LIMIT bytes; a
+ * buffer for config_show() holds CONFIG_SHOW_BUF (escapes take up to 4
+ * bytes a byte, plus quotes and "..."). */
+#define CONFIG_SHOW_LIMIT 64
+#define CONFIG_SHOW_BUF (CONFIG_SHOW_LIMIT * 4 + 8)
+
+/* The state of one load. */
+struct config_loader {
+    const char *file;
+    struct config_errors *errs;
+    size_t first_err;            /* errs->n when this load started */
+    struct json_lines *lines;    /* NULL: errors get line 0 */
+    struct json_lines_path path; /* of the value being parsed */
+    struct config *c;            /* being built */
+    unsigned char *route_added;  /* per route: 1 once the router holds it */
+    int oom;                     /* stop walking, report "out of memory" once */
+};
+
+struct config_field;
+
+/* Parses v (present, of any JSON type) into the struct at obj. Reports
+ * problems with config_error() at the current path (the field's). */
+typedef void config_parse_fn(struct config_loader *ld, const struct config_field *f, json_t *v,
+                             void *obj);
+
+enum config_field_kind {
+    FIELD_U32,         /* integer in [min, max] into a uint32_t */
+    FIELD_U64,         /* same, into a uint64_t */
+    FIELD_STRING,      /* strdup'ed into a char *; check() may refuse it */
+    FIELD_ENUM,        /* one of names[] into an int-sized enum: its index */
+    FIELD_OBJECT,      /* a nested table filling a member struct */
+    FIELD_CUSTOM,      /* parse() does everything */
+    FIELD_UNSUPPORTED, /* a key we know but refuse, with msg */
+};
+
+#define FIELD_REQUIRED 1u /* absent: an error */
+#define FIELD_INHERIT 2u  /* absent: keep what the caller put there */
+
+struct config_field {
+    const char *name; /* NULL ends a table */
+    enum config_field_kind kind;
+    unsigned flags;
+    size_t offset; /* of the member, for the typed kinds */
+    uint64_t min, max, def;
+    const char *def_str;
+    const char *const *names;            /* FIELD_ENUM, NULL-terminated */
+    const struct config_field *sub;      /* FIELD_OBJECT */
+    config_parse_fn *parse;              /* FIELD_CUSTOM */
+    const char *(*check)(const char *s); /* FIELD_STRING: why s is refused, or NULL */
+    const char *msg;                     /* FIELD_UNSUPPORTED */
+};
+
+/* offsetof, made to fail to compile when the member is not of type t: the
+ * walker writes through a t *. */
+#define FIELD_MEMBER(T, m, t) (offsetof(T, m) + 0 * sizeof(&((T *)0)->m == (t *)0))
+
+#define F_U32(key, T, m, lo, hi, d)                                                                \
+    {                                                                                              \
+        .name = key, .kind = FIELD_U32, .offset = FIELD_MEMBER(T, m, uint32_t), .min = lo,         \
+        .max = hi, .def = d                                                                        \
+    }
+#define F_U32_INHERIT(key, T, m, lo, hi)                                                           \
+    {                                                                                              \
+        .name = key, .kind = FIELD_U32, .flags = FIELD_INHERIT,                                    \
+        .offset = FIELD_MEMBER(T, m, uint32_t), .min = lo, .max = hi                               \
+    }
+#define F_U64(key, T, m, lo, hi, d)                                                                \
+    {                                                                                              \
+        .name = key, .kind = FIELD_U64, .offset = FIELD_MEMBER(T, m, uint64_t), .min = lo,         \
+        .max = hi, .def = d                                                                        \
+    }
+#define F_STR(key, T, m, d, chk)                                                                   \
+    {                                                                                              \
+        .name = key, .kind = FIELD_STRING, .offset = FIELD_MEMBER(T, m, char *), .def_str = d,     \
+        .check = chk                                                                               \
+    }
+#define F_ENUM(key, T, m, list, d)                                                                 \
+    {                                                                                              \
+        .name = key, .kind = FIELD_ENUM, .offset = offsetof(T, m), .names = list, .def = d         \
+    }
+#define F_OBJ(key, T, m, table)                                                                    \
+    {                                                                                              \
+        .name = key, .kind = FIELD_OBJECT, .offset = offsetof(T, m), .sub = table                  \
+    }
+#define F_CUSTOM(key, fl, fn)                                                                      \
+    {                                                                                              \
+        .name = key, .kind = FIELD_CUSTOM, .flags = fl, .parse = fn                                \
+    }
+#define F_UNSUPPORTED(key, text)                                                                   \
+    {                                                                                              \
+        .name = key, .kind = FIELD_UNSUPPORTED, .msg = text                                        \
+    }
+#define F_END                                                                                      \
+    {                                                                                              \
+        .name = NULL                                                                               \
+    }
+
+/* Fills the struct at dst from the JSON object obj by the table tab, in
+ * the table's order: unknown keys, missing required keys and each field's
+ * own problems are reported; absent fields get their defaults. Returns 0,
+ * or -1 when obj is not an object (reported too). */
+int config_parse_fields(struct config_loader *ld, json_t *obj, const struct config_field *tab,
+                        void *dst);
+
+/* Reports a problem with the value at the current path. */
+__attribute__((format(printf, 2, 3))) void config_error(struct config_loader *ld, const char *fmt,
+                                                        ...);
+
+/* Reports "expected WANT, not <v's type>" (want: "an object", ...). */
+void config_type_error(struct config_loader *ld, const json_t *v, const char *want);
+
+/* Appends an error with an explicit path and line; on failure marks the
+ * load out of memory. */
+void config_error_add(struct config_loader *ld, const char *path, int line, const char *msg);
+
+/* Orders errs from index first on by line, keeping the order of equal
+ * lines, so errors come out in file order whatever the walk's order. */
+void config_errors_sort(struct config_errors *errs, size_t first);
+
+/* The string in v, or NULL with a type error reported. */
+const char *config_want_string(struct config_loader *ld, json_t *v);
+
+/* The integer in v when it lies in [min, max]: returns 0, or -1 with the
+ * error reported. */
+int config_want_uint(struct config_loader *ld, json_t *v, uint64_t min, uint64_t max,
+                     uint64_t *out);
+
+/* strdup that marks the load out of memory when it fails. */
+char *config_strdup(struct config_loader *ld, const char *s);
+
+/* Pushes a key / an index on the current path; returns the mark to cut
+ * back to. */
+size_t config_path_key(struct config_loader *ld, const char *key);
+size_t config_path_index(struct config_loader *ld, size_t i);
+void config_path_cut(struct config_loader *ld, size_t mark);
+
+/* Quotes s (or len bytes of it) for a message: escaped, cut at
+ * CONFIG_SHOW_LIMIT bytes. Returns buf (CONFIG_SHOW_BUF bytes). */
+const char *config_show(char *buf, const char *s);
+const char *config_show_n(char *buf, const char *s, size_t len);
+
+#endif

@@ -1,0 +1,676 @@
+/* conn.c - client connections: heads, bodies, limits, timeouts, keep-alive. */
+#include "conn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "handler.h"
+#include "http_parser.h"
+#include "log.h"
+#include "pipeline.h"
+#include "request.h"
+#include "respond.h"
+#include "worker.h"
+
+/* Output beyond this makes handlers pause; they resume below the low mark.
+ * Enough to keep the socket busy, small enough that a slow client reading
+ * a 100 MB response costs megabytes, not the response. */
+#define OUTPUT_HIGH (1024 * 1024)
+#define OUTPUT_LOW (256 * 1024)
+/* Input read ahead of the current request (pipelined heads, body bytes
+ * the handler has not taken yet). */
+#define INPUT_HIGH (256 * 1024)
+/* How long a closing connection keeps reading (and discarding) what the
+ * client still sends, so our last response is not destroyed by a reset. */
+#define LINGER_MS 2000
+#define LINGER_MAX_BYTES (1024 * 1024)
+
+enum conn_state {
+    CONN_IDLE,    /* waiting for the first byte of a request head */
+    CONN_HEAD,    /* part of a head received */
+    CONN_REQUEST, /* a request is being served */
+    CONN_CLOSING, /* flushing the last response, then lingering */
+    CONN_LINGER,  /* write side shut, discarding input until EOF or timeout */
+};
+
+struct conn {
+    struct worker *w;
+    struct bufferevent *bev;
+    struct event *timer; /* idle / header deadline / linger */
+    struct request *req;
+    struct conn *prev, *next; /* worker's list (worker.c) */
+    size_t head_scan;
+    size_t lingered;
+    enum conn_state state;
+    unsigned body_paused : 1;
+    unsigned peer_eof : 1;
+    unsigned close_after : 1; /* close once the current response is out */
+    unsigned kick_pending : 1;
+    char client_ip[48];
+};
+
+static void conn_readcb(struct bufferevent *bev, void *arg);
+static void conn_writecb(struct bufferevent *bev, void *arg);
+static void conn_eventcb(struct bufferevent *bev, short what, void *arg);
+static void conn_timercb(evutil_socket_t fd, short what, void *arg);
+static void conn_try_head(struct conn *c);
+static void conn_feed_body(struct conn *c);
+static void request_end(struct conn *c, struct request *req);
+static void conn_link(struct conn *c);
+static void conn_unlink(struct conn *c);
+
+/* ------------------------------------------------------------ helpers */
+
+static const struct config *conn_cfg(struct conn *c)
+{
+    /* the generation new requests get; a request in flight uses its own */
+    struct wsnap *s = worker_snap_hold(c->w);
+    const struct config *cfg = s->cfg;
+    worker_snap_release(c->w, s);
+    return cfg;
+}
+
+static void timer_arm_ms(struct conn *c, uint32_t ms)
+{
+    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+    evtimer_add(c->timer, &tv);
+}
+
+static void set_read_timeout_ms(struct conn *c, uint32_t ms)
+{
+    struct timeval rtv = { ms / 1000, (ms % 1000) * 1000 };
+    struct timeval wtv;
+    uint32_t wms = conn_cfg(c)->limits.idle_timeout_ms;
+
+    wtv.tv_sec = wms / 1000;
+    wtv.tv_usec = (wms % 1000) * 1000;
+    bufferevent_set_timeouts(c->bev, ms ? &rtv : NULL, &wtv);
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa, socklen_t salen)
+{
+    struct conn *c = calloc(1, sizeof(*c));
+    int one = 1;
+
+    if (!c) {
+        close(fd);
+        return NULL;
+    }
+    c->w = w;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, c->client_ip,
+                  sizeof(c->client_ip));
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, c->client_ip,
+                  sizeof(c->client_ip));
+    else
+        memcpy(c->client_ip, "unknown", 8);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    c->bev = bufferevent_socket_new(worker_base(w), fd, BEV_OPT_CLOSE_ON_FREE);
+    c->timer = evtimer_new(worker_base(w), conn_timercb, c);
+    if (!c->bev || !c->timer) {
+        if (c->bev)
+            bufferevent_free(c->bev);
+        else
+            close(fd);
+        if (c->timer)
+            event_free(c->timer);
+        free(c);
+        return NULL;
+    }
+    bufferevent_setcb(c->bev, conn_readcb, conn_writecb, conn_eventcb, c);
+    bufferevent_setwatermark(c->bev, EV_READ, 0, INPUT_HIGH);
+    bufferevent_setwatermark(c->bev, EV_WRITE, OUTPUT_LOW, 0);
+    c->state = CONN_IDLE;
+    timer_arm_ms(c, conn_cfg(c)->limits.idle_timeout_ms);
+    set_read_timeout_ms(c, 0);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    conn_link(c);
+    worker_conn_count(w, +1);
+    return c;
+}
+
+static void conn_free(struct conn *c)
+{
+    if (c->req) {
+        struct request *req = c->req;
+        const struct handler_kind_ops *ops;
+        if (req->handler_state && req->version && (ops = handler_ops(req->version->kind)))
+            ops->abort(req);
+        if (!req->response_done && req->status == 0)
+            req->status = 499; /* client closed the connection first */
+        request_end(c, req);
+    }
+    conn_unlink(c);
+    worker_conn_count(c->w, -1);
+    bufferevent_free(c->bev);
+    event_free(c->timer);
+    free(c);
+}
+
+void conn_close(struct conn *c)
+{
+    conn_free(c);
+}
+
+/* Shuts our side and discards what the client still sends for a moment:
+ * closing with unread input would reset the connection and could destroy
+ * the response we just sent before the client reads it. */
+static void conn_linger(struct conn *c)
+{
+    int fd = bufferevent_getfd(c->bev);
+
+    if (c->peer_eof || shutdown(fd, SHUT_WR) < 0) {
+        conn_free(c);
+        return;
+    }
+    c->state = CONN_LINGER;
+    evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
+    bufferevent_set_timeouts(c->bev, NULL, NULL);
+    bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+    bufferevent_enable(c->bev, EV_READ);
+    bufferevent_disable(c->bev, EV_WRITE);
+    evtimer_del(c->timer);
+    timer_arm_ms(c, LINGER_MS);
+}
+
+/* Closes once everything queued has been written. */
+static void conn_close_after_flush(struct conn *c)
+{
+    c->state = CONN_CLOSING;
+    evtimer_del(c->timer);
+    bufferevent_disable(c->bev, EV_READ);
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+        conn_linger(c);
+        return;
+    }
+    /* the write callback fires when the output is empty */
+    bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+}
+
+void conn_shutdown(struct conn *c)
+{
+    if (c->state == CONN_IDLE &&
+        evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {
+        conn_free(c);
+        return;
+    }
+    c->close_after = 1;
+}
+
+/* ------------------------------------------------------------ requests */
+
+static struct request *request_new(struct conn *c, const char *head, size_t len)
+{
+    struct request *req = calloc(1, sizeof(*req));
+
+    if (!req)
+        return NULL;
+    req->head_buf = malloc(len);
+    if (!req->head_buf) {
+        free(req);
+        return NULL;
+    }
+    memcpy(req->head_buf, head, len);
+    req->head_len = len;
+    req->conn = c;
+    req->worker = c->w;
+    req->snap = worker_snap_hold(c->w);
+    req->cfg = req->snap->cfg;
+    req->start_us = now_us();
+    memcpy(req->client_ip, c->client_ip, sizeof(req->client_ip));
+    return req;
+}
+
+/* Records the request and releases it. The connection goes on. */
+static void request_end(struct conn *c, struct request *req)
+{
+    pipeline_record(req);
+    worker_snap_release(c->w, req->snap);
+    c->req = NULL;
+    free(req->head_buf);
+    free(req);
+}
+
+/* Runs the connection's read callback from the event loop soon, for
+ * pipelined bytes already buffered: doing it from here could recurse once
+ * per pipelined request. */
+static void conn_kick(struct conn *c)
+{
+    if (evbuffer_get_length(bufferevent_get_input(c->bev)))
+        bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
+/* The response is complete (and the body read, or the connection is
+ * closing): record it and wait for the next request or close. */
+static void conn_request_finished(struct conn *c)
+{
+    struct request *req = c->req;
+    int keep = req->keep_alive && req->body_done && !c->close_after && !c->peer_eof &&
+               !worker_stopping(c->w);
+
+    req->response_done = 1;
+    request_end(c, req);
+    if (!keep) {
+        conn_close_after_flush(c);
+        return;
+    }
+    c->state = CONN_IDLE;
+    c->body_paused = 0;
+    set_read_timeout_ms(c, 0);
+    bufferevent_enable(c->bev, EV_READ);
+    timer_arm_ms(c, conn_cfg(c)->limits.idle_timeout_ms);
+    conn_kick(c);
+}
+
+/* Answers a request that could not even be parsed, then closes. */
+static void conn_reject(struct conn *c, int status, const char *message)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    struct request tmp;
+    char id[REQUEST_ID_MAX + 1];
+    struct respond_info ri = { 0 };
+
+    memset(&tmp, 0, sizeof(tmp));
+    pipeline_new_request_id(c->w, NULL, id, sizeof(id));
+    ri.status = status;
+    ri.message = message;
+    ri.request_id = id;
+    ri.client_minor = 1;
+    ri.keep_alive = 0;
+    ri.date = worker_http_date(c->w);
+    respond_write(out, &ri);
+    log_info("%s: %d %s (request %s)", c->client_ip, status, message, id);
+    conn_close_after_flush(c);
+}
+
+/* Sets up the body reader from the parsed head. */
+static void request_body_init(struct request *req)
+{
+    const struct http_request_head *h = &req->head;
+
+    if (h->chunked) {
+        req->body_kind = BODY_CHUNKED;
+        http_chunked_init(&req->chunked, req->cfg->limits.max_header_bytes);
+    } else if (h->content_length > 0) {
+        req->body_kind = BODY_LENGTH;
+        req->body_left = (uint64_t)h->content_length;
+    } else {
+        req->body_kind = BODY_NONE;
+        req->body_done = 1;
+    }
+}
+
+static void conn_try_head(struct conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    const struct config *cfg = conn_cfg(c);
+    size_t len, cap, end;
+    const char *p;
+    struct request *req;
+    struct http_parse_limits lim;
+    int status;
+
+    /* RFC 9112 2.2: ignore empty lines before a request line */
+    while ((len = evbuffer_get_length(in)) > 0) {
+        unsigned char ch[2];
+        evbuffer_copyout(in, ch, len >= 2 ? 2 : 1);
+        if (len >= 2 && ch[0] == '\r' && ch[1] == '\n' && c->head_scan == 0)
+            evbuffer_drain(in, 2);
+        else if (len == 1 && ch[0] == '\r' && c->head_scan == 0)
+            return;
+        else
+            break;
+    }
+    if (len == 0)
+        return;
+    if (c->state == CONN_IDLE) {
+        c->state = CONN_HEAD;
+        evtimer_del(c->timer);
+        timer_arm_ms(c, cfg->limits.header_timeout_ms);
+    }
+    cap = (size_t)cfg->limits.max_header_bytes;
+    p = (const char *)evbuffer_pullup(in, (ev_ssize_t)(len < cap ? len : cap));
+    if (!p) {
+        conn_free(c);
+        return;
+    }
+    end = http_head_end(p, len < cap ? len : cap, &c->head_scan);
+    if (end == 0) {
+        size_t seen = len < cap ? len : cap;
+        if (!memchr(p, '\n', seen) && seen > (size_t)cfg->limits.max_uri_bytes + 32)
+            conn_reject(c, 414, "request-target too long");
+        else if (len >= cap)
+            conn_reject(c, 431, "request header fields too large");
+        return;
+    }
+    c->head_scan = 0;
+    evtimer_del(c->timer);
+    req = request_new(c, p, end);
+    if (!req) {
+        conn_reject(c, 503, "out of memory");
+        return;
+    }
+    evbuffer_drain(in, end);
+    c->req = req;
+    c->state = CONN_REQUEST;
+    req->bytes_in = end;
+    lim.max_uri_bytes = req->cfg->limits.max_uri_bytes;
+    status = http_parse_request(req->head_buf, req->head_len, &lim, &req->head);
+    if (status) {
+        /* the framing is unknown: nothing after this can be trusted */
+        req->status = status;
+        req->error = "malformed request";
+        pipeline_new_request_id(c->w, NULL, req->request_id, sizeof(req->request_id));
+        req->head.version_minor = 1;
+        req->keep_alive = 0;
+        req->body_done = 1;
+        conn_respond(req, status, status == 400 ? "bad request" : http_status_reason(status), NULL);
+        return;
+    }
+    req->keep_alive = req->head.keep_alive;
+    request_body_init(req);
+    if (req->body_kind == BODY_LENGTH || req->body_kind == BODY_CHUNKED)
+        set_read_timeout_ms(c, req->cfg->limits.body_timeout_ms);
+    pipeline_start(req);
+}
+
+/* Passes request body bytes from the input to the handler. */
+static void conn_feed_body(struct conn *c)
+{
+    struct request *req = c->req;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    struct evbuffer *tmp;
+    const struct handler_kind_ops *ops;
+    uint64_t max = req->cfg->limits.max_body_bytes;
+
+    if (req->body_done || !req->body_sink || c->body_paused)
+        return;
+    tmp = worker_scratch(c->w);
+    if (req->body_kind == BODY_LENGTH) {
+        size_t n = evbuffer_get_length(in);
+        if (n > req->body_left)
+            n = (size_t)req->body_left;
+        if (n)
+            evbuffer_remove_buffer(in, tmp, n);
+        req->body_left -= n;
+        req->body_received += n;
+        req->bytes_in += n;
+        if (req->body_left == 0)
+            req->body_done = 1;
+    } else {
+        size_t moved = 0, before = evbuffer_get_length(in);
+        int rc = http_chunked_decode(&req->chunked, in, tmp, SIZE_MAX, &moved);
+        req->body_received += moved;
+        req->bytes_in += before - evbuffer_get_length(in);
+        if (rc < 0) {
+            evbuffer_drain(tmp, evbuffer_get_length(tmp));
+            ops = handler_ops(req->version->kind);
+            ops->abort(req);
+            req->keep_alive = 0;
+            if (req->response_started)
+                conn_abort(req, "bad chunked request body");
+            else
+                conn_respond(req, 400, "bad chunked request body", NULL);
+            return;
+        }
+        if (rc == 1)
+            req->body_done = 1;
+        if (req->body_received > max) {
+            evbuffer_drain(tmp, evbuffer_get_length(tmp));
+            ops = handler_ops(req->version->kind);
+            ops->abort(req);
+            req->keep_alive = 0;
+            if (req->response_started)
+                conn_abort(req, "request body too large");
+            else
+                conn_respond(req, 413, "request body too large", NULL);
+            return;
+        }
+    }
+    if (req->body_done)
+        set_read_timeout_ms(c, 0);
+    ops = handler_ops(req->version->kind);
+    if (evbuffer_get_length(tmp) || req->body_done)
+        ops->body(req, tmp, req->body_done);
+    /* the handler took what it could; anything left waits in our input */
+}
+
+/* ------------------------------------------------------------ callbacks */
+
+static void conn_readcb(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+
+    switch (c->state) {
+    case CONN_IDLE:
+    case CONN_HEAD:
+        conn_try_head(c);
+        break;
+    case CONN_REQUEST:
+        if (c->req)
+            conn_feed_body(c);
+        break;
+    case CONN_CLOSING:
+        break;
+    case CONN_LINGER: {
+        struct evbuffer *in = bufferevent_get_input(bev);
+        c->lingered += evbuffer_get_length(in);
+        evbuffer_drain(in, evbuffer_get_length(in));
+        if (c->lingered > LINGER_MAX_BYTES)
+            conn_free(c);
+        break;
+    }
+    }
+}
+
+static void conn_writecb(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    const struct handler_kind_ops *ops;
+
+    if (c->state == CONN_CLOSING) {
+        if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+            conn_linger(c);
+        return;
+    }
+    if (c->state == CONN_REQUEST && c->req && c->req->handler_state && c->req->version) {
+        ops = handler_ops(c->req->version->kind);
+        ops->writable(c->req);
+    }
+}
+
+static void conn_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+
+    if (c->state == CONN_LINGER) {
+        conn_free(c);
+        return;
+    }
+    if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_READING) && c->req && c->req->body_done &&
+        !(what & BEV_EVENT_ERROR)) {
+        /* the client half-closed after a complete request: answer it */
+        c->peer_eof = 1;
+        bufferevent_disable(bev, EV_READ);
+        return;
+    }
+    if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) && c->req &&
+        !c->req->response_started) {
+        struct request *req = c->req;
+        const struct handler_kind_ops *ops = handler_ops(req->version ? req->version->kind : 0);
+        if (req->handler_state && ops)
+            ops->abort(req);
+        req->keep_alive = 0;
+        conn_respond(req, 408, "request body timed out", NULL);
+        return;
+    }
+    if (c->req && !c->req->error)
+        c->req->error = (what & BEV_EVENT_TIMEOUT) ? "client timed out" : "client closed connection";
+    conn_free(c);
+}
+
+static void conn_timercb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+
+    switch (c->state) {
+    case CONN_HEAD:
+        conn_reject(c, 408, "request header timed out");
+        break;
+    case CONN_IDLE:
+    case CONN_LINGER:
+    case CONN_CLOSING:
+    case CONN_REQUEST:
+        conn_free(c);
+        break;
+    }
+}
+
+/* ------------------------------------------------------------ answering */
+
+struct evbuffer *conn_output(struct request *req)
+{
+    return bufferevent_get_output(req->conn->bev);
+}
+
+void conn_respond(struct request *req, int status, const char *message, const char *extra_headers)
+{
+    struct conn *c = req->conn;
+    struct respond_info ri = { 0 };
+    long n;
+
+    if (!req->body_done)
+        req->keep_alive = 0; /* unread body bytes: the connection cannot be reused */
+    if (c->close_after || worker_stopping(c->w))
+        req->keep_alive = 0;
+    ri.status = status;
+    ri.message = message;
+    ri.request_id = req->request_id;
+    ri.version = req->version ? req->version->name : NULL;
+    ri.extra_headers = extra_headers;
+    ri.date = worker_http_date(c->w);
+    ri.client_minor = req->head.version_minor;
+    ri.keep_alive = req->keep_alive;
+    ri.head_only = req->head.method_id == HTTP_M_HEAD;
+    n = respond_write(bufferevent_get_output(c->bev), &ri);
+    req->status = status;
+    req->response_started = 1;
+    if (n > 0)
+        req->bytes_out += (uint64_t)n;
+    if (!req->error && status >= 400)
+        req->error = message;
+    conn_request_finished(c);
+}
+
+void conn_response_started(struct request *req, int status)
+{
+    req->status = status;
+    req->response_started = 1;
+    if (req->conn->close_after || worker_stopping(req->worker))
+        req->keep_alive = 0;
+}
+
+void conn_response_done(struct request *req)
+{
+    conn_request_finished(req->conn);
+}
+
+int conn_output_full(struct request *req)
+{
+    return evbuffer_get_length(bufferevent_get_output(req->conn->bev)) >= OUTPUT_HIGH;
+}
+
+void conn_body_pause(struct request *req)
+{
+    req->conn->body_paused = 1;
+    bufferevent_disable(req->conn->bev, EV_READ);
+}
+
+void conn_body_resume(struct request *req)
+{
+    struct conn *c = req->conn;
+
+    if (!c->body_paused)
+        return;
+    c->body_paused = 0;
+    if (!c->peer_eof)
+        bufferevent_enable(c->bev, EV_READ);
+    conn_feed_body(c);
+}
+
+void conn_send_continue(struct request *req)
+{
+    struct conn *c = req->conn;
+
+    if (!req->head.expect_continue || req->body_done || req->head.version_minor == 0)
+        return;
+    if (evbuffer_get_length(bufferevent_get_input(c->bev)))
+        return; /* the client did not wait for us */
+    evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+}
+
+void conn_begin_body(struct request *req)
+{
+    req->body_sink = 1;
+    conn_feed_body(req->conn);
+}
+
+void conn_abort(struct request *req, const char *why)
+{
+    struct conn *c = req->conn;
+
+    if (!req->error)
+        req->error = why;
+    log_warn("request %s: %s", req->request_id, why);
+    if (!req->response_done && req->status == 0)
+        req->status = 502;
+    req->handler_state = NULL; /* the handler released its state before calling us */
+    conn_free(c);
+}
+
+/* ------------------------------------------------------------ worker list */
+
+static void conn_link(struct conn *c)
+{
+    struct conn **head = worker_conn_list(c->w);
+
+    c->prev = NULL;
+    c->next = *head;
+    if (*head)
+        (*head)->prev = c;
+    *head = c;
+}
+
+static void conn_unlink(struct conn *c)
+{
+    struct conn **head = worker_conn_list(c->w);
+
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        *head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+}
+
+void conn_shutdown_all(struct conn **list)
+{
+    struct conn *c = *list, *next;
+
+    for (; c; c = next) {
+        next = c->next;
+        conn_shutdown(c);
+    }
+}

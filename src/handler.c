@@ -1,0 +1,15 @@
+/* handler.c - the table of handler kinds. */
+#include "handler.h"
+
+#include <stddef.h>
+
+static const struct handler_kind_ops *const kinds[] = {
+    [HANDLER_HTTP] = &handler_http_ops,
+};
+
+const struct handler_kind_ops *handler_ops(enum handler_kind kind)
+{
+    if ((size_t)kind >= sizeof(kinds) / sizeof(kinds[0]))
+        return NULL;
+    return kinds[kind];
+}

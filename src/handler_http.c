@@ -1,0 +1,511 @@
+/* handler_http.c - the http handler kind: reverse proxy over pooled
+ * keep-alive connections, bodies streamed both ways with backpressure. */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "handler.h"
+#include "http_parser.h"
+#include "log.h"
+#include "proxy_head.h"
+#include "request.h"
+#include "upstream.h"
+#include "worker.h"
+
+/* A response head from an upstream larger than this is refused (502). */
+#define UPSTREAM_MAX_HEAD 65536
+/* Request body queued towards the upstream before the client is paused. */
+#define UPSTREAM_OUT_HIGH (1024 * 1024)
+#define UPSTREAM_OUT_LOW (256 * 1024)
+
+enum xstate {
+    X_WAIT_HEAD, /* request sent (or being sent), no response byte yet */
+    X_BODY,      /* response head forwarded, body streaming */
+};
+
+enum rbody { RB_NONE, RB_LENGTH, RB_CHUNKED, RB_CLOSE };
+
+/* One request's exchange with an upstream. */
+struct exchange {
+    struct request *req;
+    struct upstream_pool *pool;
+    struct upstream_conn *uc;
+    struct event *timer;
+    enum xstate state;
+    enum rbody rbody;
+    uint64_t rleft;              /* RB_LENGTH: bytes still to forward */
+    struct http_chunked rchunked;
+    size_t head_scan;
+    int client_chunked;          /* re-encode the body as chunked to the client */
+    int upstream_body_chunked;   /* the request body goes upstream chunked */
+    int retried;
+    int got_bytes;               /* any response byte arrived on this connection */
+    int resp_keep_alive;
+    int sent_all;                /* the whole request body went into the upstream buffer */
+};
+
+static void x_readcb(struct bufferevent *bev, void *arg);
+static void x_writecb(struct bufferevent *bev, void *arg);
+static void x_eventcb(struct bufferevent *bev, short what, void *arg);
+static void x_timercb(evutil_socket_t fd, short what, void *arg);
+
+static void x_free(struct exchange *x, int reusable)
+{
+    struct request *req = x->req;
+
+    if (x->timer)
+        event_free(x->timer);
+    if (x->uc)
+        upstream_release(x->uc, reusable);
+    req->handler_state = NULL;
+    free(x);
+}
+
+/* Fails the request with a sluice response when nothing was sent to the
+ * client yet, else breaks the client connection (the only honest signal
+ * left once a response is under way). */
+static void x_fail(struct exchange *x, int status, const char *why)
+{
+    struct request *req = x->req;
+
+    if (!req->upstream_end_us)
+        req->upstream_end_us = now_us();
+    x_free(x, 0);
+    req->error = why;
+    if (req->response_started) {
+        conn_abort(req, why);
+        return;
+    }
+    log_info("request %s: %s (%d)", req->request_id, why, status);
+    conn_respond(req, status, why, NULL);
+}
+
+static void x_arm_timer(struct exchange *x)
+{
+    uint32_t ms = x->req->timeout_ms;
+    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+    evtimer_add(x->timer, &tv);
+}
+
+/* Sends the request head (and body so far) on x->uc. */
+static int x_send_head(struct exchange *x)
+{
+    struct request *req = x->req;
+    const struct http_target *t = &req->version->http;
+    struct proxy_request_info info;
+    struct evbuffer *out = bufferevent_get_output(x->uc->bev);
+
+    memset(&info, 0, sizeof(info));
+    info.base_path = (struct slice){ t->base_path, strlen(t->base_path) };
+    if (req->match.has_greedy)
+        info.path = (struct slice){ req->match.greedy.ptr - 1, req->match.greedy.len + 1 };
+    else
+        info.path = req->head.path;
+    info.query = req->head.query;
+    info.authority = (struct slice){ t->authority, strlen(t->authority) };
+    info.client_ip = req->client_ip;
+    info.proto = "http";
+    info.request_id = req->request_id;
+    if (req->body_kind == BODY_LENGTH) {
+        info.body = PROXY_BODY_LENGTH;
+        info.content_length = (uint64_t)req->head.content_length;
+    } else if (req->body_kind == BODY_CHUNKED) {
+        info.body = PROXY_BODY_CHUNKED;
+        x->upstream_body_chunked = 1;
+    }
+    if (proxy_head_request(out, &req->head, &info) < 0)
+        return -1;
+    bufferevent_setcb(x->uc->bev, x_readcb, x_writecb, x_eventcb, x);
+    bufferevent_setwatermark(x->uc->bev, EV_WRITE, UPSTREAM_OUT_LOW, 0);
+    bufferevent_setwatermark(x->uc->bev, EV_READ, 0, 0);
+    bufferevent_set_timeouts(x->uc->bev, NULL, NULL);
+    bufferevent_enable(x->uc->bev, EV_READ | EV_WRITE);
+    return 0;
+}
+
+static int x_connect(struct exchange *x)
+{
+    x->uc = upstream_acquire(x->pool);
+    if (!x->uc)
+        return -1;
+    x->got_bytes = 0;
+    x->head_scan = 0;
+    return x_send_head(x);
+}
+
+static int http_start(struct request *req)
+{
+    struct exchange *x = calloc(1, sizeof(*x));
+    const struct http_target *t = &req->version->http;
+
+    if (!x) {
+        req->status = 503;
+        req->error = "out of memory";
+        return -1;
+    }
+    x->req = req;
+    x->timer = evtimer_new(worker_base(req->worker), x_timercb, x);
+    x->pool = upstream_pool_get(worker_pools(req->worker), (const struct sockaddr *)&t->addr,
+                                t->addrlen);
+    if (!x->timer || !x->pool) {
+        if (x->timer)
+            event_free(x->timer);
+        free(x);
+        req->status = 503;
+        req->error = "out of memory";
+        return -1;
+    }
+    req->handler_state = x;
+    req->upstream_start_us = now_us();
+    x->sent_all = req->body_done; /* no body: nothing more will be sent */
+    if (x_connect(x) < 0) {
+        int e = errno;
+        x_free(x, 0);
+        req->status = 502;
+        req->error = e == EMFILE || e == ENFILE ? "out of file descriptors for the upstream"
+                                                : "upstream connection failed";
+        return -1;
+    }
+    x_arm_timer(x);
+    return 0;
+}
+
+/* Request body bytes from the client go upstream, re-framed. */
+static void http_body(struct request *req, struct evbuffer *buf, int done)
+{
+    struct exchange *x = req->handler_state;
+    struct evbuffer *out;
+    size_t n = evbuffer_get_length(buf);
+
+    if (!x || !x->uc) {
+        evbuffer_drain(buf, n);
+        return;
+    }
+    out = bufferevent_get_output(x->uc->bev);
+    if (x->upstream_body_chunked) {
+        if (n) {
+            evbuffer_add_printf(out, "%zx\r\n", n);
+            evbuffer_remove_buffer(buf, out, n);
+            evbuffer_add(out, "\r\n", 2);
+        }
+        if (done)
+            evbuffer_add(out, "0\r\n\r\n", 5);
+    } else if (n) {
+        evbuffer_remove_buffer(buf, out, n);
+    }
+    if (done)
+        x->sent_all = 1;
+    if (evbuffer_get_length(out) >= UPSTREAM_OUT_HIGH)
+        conn_body_pause(req);
+}
+
+/* The upstream took request body bytes: let the client send more. */
+static void x_writecb(struct bufferevent *bev, void *arg)
+{
+    struct exchange *x = arg;
+
+    if (!x->sent_all)
+        conn_body_resume(x->req);
+}
+
+/* Finishes the exchange after the last response byte. */
+static void x_done(struct exchange *x)
+{
+    struct request *req = x->req;
+    struct evbuffer *in = bufferevent_get_input(x->uc->bev);
+    /* the connection is only reusable when both messages ended cleanly */
+    int reusable = x->resp_keep_alive && req->body_done && x->sent_all &&
+                   evbuffer_get_length(in) == 0;
+
+    if (x->client_chunked)
+        evbuffer_add(conn_output(req), "0\r\n\r\n", 5);
+    req->upstream_end_us = now_us();
+    x_free(x, reusable);
+    conn_response_done(req);
+}
+
+/* Moves response body bytes to the client. Returns 1 when the body is
+ * complete, 0 when more is needed, -1 on bad framing. */
+static int x_forward_body(struct exchange *x, int eof)
+{
+    struct request *req = x->req;
+    struct evbuffer *in = bufferevent_get_input(x->uc->bev);
+    struct evbuffer *out = conn_output(req);
+    size_t n;
+
+    switch (x->rbody) {
+    case RB_NONE:
+        return 1;
+    case RB_LENGTH:
+        n = evbuffer_get_length(in);
+        if (n > x->rleft)
+            n = (size_t)x->rleft;
+        if (n) {
+            evbuffer_remove_buffer(in, out, n);
+            x->rleft -= n;
+            req->bytes_out += n;
+        }
+        if (x->rleft == 0)
+            return 1;
+        return eof ? -1 : 0;
+    case RB_CHUNKED: {
+        struct evbuffer *tmp = worker_scratch(req->worker);
+        size_t moved = 0;
+        int rc = http_chunked_decode(&x->rchunked, in, tmp, SIZE_MAX, &moved);
+        if (moved) {
+            if (x->client_chunked) {
+                evbuffer_add_printf(out, "%zx\r\n", moved);
+                evbuffer_remove_buffer(tmp, out, moved);
+                evbuffer_add(out, "\r\n", 2);
+            } else {
+                evbuffer_remove_buffer(tmp, out, moved);
+            }
+            req->bytes_out += moved;
+        }
+        if (rc < 0)
+            return -1;
+        if (rc == 0 && eof)
+            return -1;
+        return rc;
+    }
+    case RB_CLOSE:
+        n = evbuffer_get_length(in);
+        if (n) {
+            if (x->client_chunked) {
+                evbuffer_add_printf(out, "%zx\r\n", n);
+                evbuffer_remove_buffer(in, out, n);
+                evbuffer_add(out, "\r\n", 2);
+            } else {
+                evbuffer_remove_buffer(in, out, n);
+            }
+            req->bytes_out += n;
+        }
+        return eof ? 1 : 0;
+    }
+    return -1;
+}
+
+/* Forwards what the upstream sent, pausing when the client is slow. */
+static void x_pump(struct exchange *x, int eof)
+{
+    int rc = x_forward_body(x, eof);
+
+    if (rc < 0) {
+        x_fail(x, 502, "upstream response body ended early or was malformed");
+        return;
+    }
+    if (rc == 1) {
+        x_done(x);
+        return;
+    }
+    if (conn_output_full(x->req))
+        bufferevent_disable(x->uc->bev, EV_READ);
+}
+
+/* Parses the response head and writes the client's. Returns 1 when the
+ * head was handled, 0 when more bytes are needed, -1 after failing. */
+static int x_read_head(struct exchange *x)
+{
+    struct request *req = x->req;
+    struct evbuffer *in = bufferevent_get_input(x->uc->bev);
+    struct http_response_head *rh;
+    struct proxy_response_info ri;
+    size_t len = evbuffer_get_length(in), end, before;
+    const char *p;
+    int head_req = req->head.method_id == HTTP_M_HEAD;
+
+    for (;;) {
+        size_t take = len < UPSTREAM_MAX_HEAD ? len : UPSTREAM_MAX_HEAD;
+        p = (const char *)evbuffer_pullup(in, (ev_ssize_t)take);
+        end = http_head_end(p, take, &x->head_scan);
+        if (end == 0) {
+            if (len >= UPSTREAM_MAX_HEAD) {
+                x_fail(x, 502, "upstream response head too large");
+                return -1;
+            }
+            return 0;
+        }
+        rh = malloc(sizeof(*rh));
+        if (!rh) {
+            x_fail(x, 503, "out of memory");
+            return -1;
+        }
+        if (http_parse_response(p, end, rh) < 0) {
+            free(rh);
+            x_fail(x, 502, "malformed response from upstream");
+            return -1;
+        }
+        if (rh->status >= 100 && rh->status < 200) {
+            /* interim responses: 101 would switch protocols, which this
+             * proxy does not do; others are dropped */
+            int interim = rh->status;
+            free(rh);
+            if (interim == 101) {
+                x_fail(x, 502, "upstream switched protocols");
+                return -1;
+            }
+            evbuffer_drain(in, end);
+            x->head_scan = 0;
+            len = evbuffer_get_length(in);
+            continue;
+        }
+        break;
+    }
+
+    x->resp_keep_alive = rh->keep_alive;
+    if (head_req || rh->status == 204 || rh->status == 304) {
+        x->rbody = RB_NONE;
+    } else if (rh->chunked) {
+        x->rbody = RB_CHUNKED;
+        http_chunked_init(&x->rchunked, UPSTREAM_MAX_HEAD);
+    } else if (rh->content_length >= 0) {
+        x->rbody = RB_LENGTH;
+        x->rleft = (uint64_t)rh->content_length;
+    } else {
+        x->rbody = RB_CLOSE;
+        x->resp_keep_alive = 0;
+    }
+
+    memset(&ri, 0, sizeof(ri));
+    ri.request_id = req->request_id;
+    ri.version = req->version->name;
+    ri.client_minor = req->head.version_minor;
+    ri.head_request = head_req;
+    switch (x->rbody) {
+    case RB_NONE:
+        ri.framing = PROXY_RESP_NO_BODY;
+        break;
+    case RB_LENGTH:
+        ri.framing = PROXY_RESP_LENGTH;
+        break;
+    case RB_CHUNKED:
+    case RB_CLOSE:
+        if (req->head.version_minor >= 1) {
+            ri.framing = PROXY_RESP_CHUNKED;
+            x->client_chunked = 1;
+        } else {
+            ri.framing = PROXY_RESP_CLOSE;
+            req->keep_alive = 0;
+        }
+        break;
+    }
+    conn_response_started(req, rh->status);
+    if (!req->body_done)
+        req->keep_alive = 0; /* answered before the body ended: cannot reuse */
+    ri.keep_alive = req->keep_alive;
+    before = evbuffer_get_length(conn_output(req));
+    if (proxy_head_response(conn_output(req), rh, &ri) < 0) {
+        free(rh);
+        x_fail(x, 503, "out of memory");
+        return -1;
+    }
+    req->bytes_out += evbuffer_get_length(conn_output(req)) - before;
+    free(rh);
+    evbuffer_drain(in, end);
+    x->state = X_BODY;
+    evtimer_del(x->timer);
+    /* from here the timeout bounds silence between body reads */
+    {
+        struct timeval tv = { req->timeout_ms / 1000, (req->timeout_ms % 1000) * 1000 };
+        bufferevent_set_timeouts(x->uc->bev, &tv, NULL);
+    }
+    return 1;
+}
+
+static void x_readcb(struct bufferevent *bev, void *arg)
+{
+    struct exchange *x = arg;
+
+    x->got_bytes = 1;
+    if (x->state == X_WAIT_HEAD) {
+        if (x_read_head(x) <= 0)
+            return;
+    }
+    x_pump(x, 0);
+}
+
+/* A pooled connection that the server closed while it sat idle shows up
+ * as an error before any response byte: that request never reached the
+ * application, so it is safe to send it once more on a fresh connection
+ * when there is no body to replay. */
+static int x_can_retry(struct exchange *x)
+{
+    return x->uc && x->uc->reused && !x->got_bytes && !x->retried &&
+           x->req->body_kind == BODY_NONE && x->state == X_WAIT_HEAD;
+}
+
+static void x_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+    struct exchange *x = arg;
+    struct request *req = x->req;
+
+    if (what & BEV_EVENT_CONNECTED)
+        return;
+    if (x_can_retry(x) && (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))) {
+        upstream_release(x->uc, 0);
+        x->uc = NULL;
+        x->retried = 1;
+        log_debug("request %s: pooled upstream connection was closed, retrying", req->request_id);
+        if (x_connect(x) == 0)
+            return;
+        x_fail(x, 502, "upstream connection failed");
+        return;
+    }
+    if (what & BEV_EVENT_TIMEOUT) {
+        x_fail(x, 504, "upstream timed out");
+        return;
+    }
+    if (x->state == X_BODY && (what & BEV_EVENT_EOF)) {
+        x_pump(x, 1);
+        return;
+    }
+    if (x->state == X_WAIT_HEAD && (what & BEV_EVENT_EOF) && evbuffer_get_length(bufferevent_get_input(bev))) {
+        x_fail(x, 502, "malformed response from upstream");
+        return;
+    }
+    x_fail(x, 502, (what & BEV_EVENT_ERROR) && !x->got_bytes && x->uc && !x->uc->reused &&
+                           !x->uc->requests
+                       ? "upstream connection refused or reset"
+                       : "upstream closed the connection");
+}
+
+static void x_timercb(evutil_socket_t fd, short what, void *arg)
+{
+    struct exchange *x = arg;
+    x_fail(x, 504, "upstream timed out");
+}
+
+static void http_writable(struct request *req)
+{
+    struct exchange *x = req->handler_state;
+
+    if (!x || x->state != X_BODY)
+        return;
+    bufferevent_enable(x->uc->bev, EV_READ);
+    /* bytes may already wait in the input buffer: move them now */
+    if (evbuffer_get_length(bufferevent_get_input(x->uc->bev)))
+        x_pump(x, 0);
+}
+
+static void http_abort(struct request *req)
+{
+    struct exchange *x = req->handler_state;
+
+    if (x) {
+        if (!req->upstream_end_us)
+            req->upstream_end_us = now_us();
+        x_free(x, 0);
+    }
+}
+
+const struct handler_kind_ops handler_http_ops = {
+    .name = "http",
+    .start = http_start,
+    .body = http_body,
+    .writable = http_writable,
+    .abort = http_abort,
+};

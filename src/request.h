@@ -1,0 +1,67 @@
+/* request.h - one request travelling the pipeline: what the client sent,
+ * what routing and version picking decided, the handler's progress and the
+ * figures the access log records. Owned by its connection (conn.c); one is
+ * active per connection at a time, so pipelined requests wait their turn. */
+#ifndef SLUICE_REQUEST_H
+#define SLUICE_REQUEST_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "http_parser.h"
+#include "router.h"
+
+struct conn;
+struct worker;
+struct wsnap;
+struct evbuffer;
+
+#define REQUEST_ID_MAX 64
+
+enum body_kind { BODY_NONE = 0, BODY_LENGTH, BODY_CHUNKED };
+
+struct request {
+    struct conn *conn;
+    struct worker *worker;
+    struct wsnap *snap;        /* config generation this request runs on */
+    const struct config *cfg;  /* snap's config */
+
+    /* what the client sent; head slices point into head_buf */
+    char *head_buf;
+    size_t head_len;
+    struct http_request_head head;
+    char client_ip[48];
+    char request_id[REQUEST_ID_MAX + 1];
+
+    /* decisions */
+    const struct route *route;
+    struct router_match match;
+    const struct alias *alias;
+    const struct fn_version *version;
+    uint32_t timeout_ms;
+
+    /* request body from the client */
+    enum body_kind body_kind;
+    uint64_t body_left;      /* BODY_LENGTH: bytes still to read */
+    uint64_t body_received;  /* decoded body bytes so far */
+    struct http_chunked chunked;
+    unsigned body_done : 1;  /* the whole body has been read (or there is none) */
+    unsigned body_sink : 1;  /* a handler takes body bytes (else they wait) */
+
+    /* response */
+    int status;                /* status sent (or being sent) to the client */
+    unsigned response_started : 1; /* head written to the client */
+    unsigned response_done : 1;    /* last byte queued to the client */
+    unsigned keep_alive : 1;       /* connection may serve another request */
+    const char *error;             /* why the request failed, for the log */
+
+    /* figures */
+    uint64_t start_us;
+    uint64_t upstream_start_us, upstream_end_us;
+    uint64_t bytes_in, bytes_out;
+
+    /* the handler's own state (handler_http.c: its upstream exchange) */
+    void *handler_state;
+};
+
+#endif

@@ -1,0 +1,189 @@
+/* upstream.c - kept-alive upstream connections, pooled per address. */
+#include "upstream.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+/* Idle connections older than this are closed: many servers drop idle
+ * keep-alive connections after a few seconds (Node.js: 5 s), and a pooled
+ * connection the server is about to close is the one that fails a request. */
+#define UPSTREAM_IDLE_TIMEOUT_S 4
+/* Idle connections kept per pool; more are closed on release. */
+#define UPSTREAM_MAX_IDLE 1024
+
+struct upstream_pool {
+    struct upstream_pools *owner;
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    struct upstream_conn *idle; /* most recently used first */
+    unsigned nidle;
+    unsigned long opened;
+    struct upstream_pool *next;
+};
+
+struct upstream_pools {
+    struct event_base *base;
+    struct upstream_pool *pools;
+};
+
+struct upstream_pools *upstream_pools_new(struct event_base *base)
+{
+    struct upstream_pools *ps = calloc(1, sizeof(*ps));
+
+    if (ps)
+        ps->base = base;
+    return ps;
+}
+
+static void idle_unlink(struct upstream_conn *uc)
+{
+    struct upstream_pool *p = uc->pool;
+
+    if (uc->prev)
+        uc->prev->next = uc->next;
+    else
+        p->idle = uc->next;
+    if (uc->next)
+        uc->next->prev = uc->prev;
+    uc->prev = uc->next = NULL;
+    p->nidle--;
+}
+
+static void conn_close(struct upstream_conn *uc)
+{
+    bufferevent_free(uc->bev);
+    free(uc);
+}
+
+void upstream_pools_close_idle(struct upstream_pools *ps)
+{
+    if (!ps)
+        return;
+    for (struct upstream_pool *p = ps->pools; p; p = p->next)
+        while (p->idle) {
+            struct upstream_conn *uc = p->idle;
+            idle_unlink(uc);
+            conn_close(uc);
+        }
+}
+
+void upstream_pools_free(struct upstream_pools *ps)
+{
+    if (!ps)
+        return;
+    upstream_pools_close_idle(ps);
+    while (ps->pools) {
+        struct upstream_pool *p = ps->pools;
+        ps->pools = p->next;
+        free(p);
+    }
+    free(ps);
+}
+
+struct upstream_pool *upstream_pool_get(struct upstream_pools *ps, const struct sockaddr *addr,
+                                        socklen_t addrlen)
+{
+    struct upstream_pool *p;
+
+    for (p = ps->pools; p; p = p->next)
+        if (p->addrlen == addrlen && memcmp(&p->addr, addr, addrlen) == 0)
+            return p;
+    p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    p->owner = ps;
+    memcpy(&p->addr, addr, addrlen);
+    p->addrlen = addrlen;
+    p->next = ps->pools;
+    ps->pools = p;
+    return p;
+}
+
+/* An idle connection must stay silent: bytes or EOF mean the server
+ * closed it or broke the protocol, so it can never be lent again. */
+static void idle_readcb(struct bufferevent *bev, void *arg)
+{
+    struct upstream_conn *uc = arg;
+    idle_unlink(uc);
+    conn_close(uc);
+}
+
+static void idle_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+    struct upstream_conn *uc = arg;
+    idle_unlink(uc);
+    conn_close(uc);
+}
+
+struct upstream_conn *upstream_acquire(struct upstream_pool *p)
+{
+    struct upstream_conn *uc = p->idle;
+    int one = 1;
+
+    if (uc) {
+        idle_unlink(uc);
+        uc->reused = 1;
+        bufferevent_set_timeouts(uc->bev, NULL, NULL);
+        return uc;
+    }
+    uc = calloc(1, sizeof(*uc));
+    if (!uc)
+        return NULL;
+    uc->pool = p;
+    uc->bev = bufferevent_socket_new(p->owner->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (!uc->bev) {
+        free(uc);
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (bufferevent_socket_connect(uc->bev, (struct sockaddr *)&p->addr, (int)p->addrlen) < 0) {
+        int e = errno ? errno : ECONNREFUSED;
+        conn_close(uc);
+        errno = e;
+        return NULL;
+    }
+    /* request heads are small and written whole: do not let Nagle hold
+     * them back waiting for an ACK */
+    setsockopt(bufferevent_getfd(uc->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    p->opened++;
+    return uc;
+}
+
+void upstream_release(struct upstream_conn *uc, int reusable)
+{
+    struct upstream_pool *p;
+    struct timeval idle = { UPSTREAM_IDLE_TIMEOUT_S, 0 };
+
+    if (!uc)
+        return;
+    p = uc->pool;
+    uc->requests++;
+    if (!reusable || p->nidle >= UPSTREAM_MAX_IDLE ||
+        evbuffer_get_length(bufferevent_get_input(uc->bev)) ||
+        evbuffer_get_length(bufferevent_get_output(uc->bev))) {
+        conn_close(uc);
+        return;
+    }
+    bufferevent_setcb(uc->bev, idle_readcb, NULL, idle_eventcb, uc);
+    bufferevent_set_timeouts(uc->bev, &idle, NULL);
+    bufferevent_setwatermark(uc->bev, EV_READ, 0, 0);
+    bufferevent_enable(uc->bev, EV_READ);
+    uc->prev = NULL;
+    uc->next = p->idle;
+    if (p->idle)
+        p->idle->prev = uc;
+    p->idle = uc;
+    p->nidle++;
+}
+
+unsigned long upstream_pool_opened(const struct upstream_pool *p)
+{
+    return p->opened;
+}
