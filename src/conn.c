@@ -70,13 +70,10 @@ static void conn_unlink(struct conn *c);
 
 /* ------------------------------------------------------------ helpers */
 
+/* The config new requests get; a request in flight uses its own. */
 static const struct config *conn_cfg(struct conn *c)
 {
-    /* the generation new requests get; a request in flight uses its own */
-    struct wsnap *s = worker_snap_hold(c->w);
-    const struct config *cfg = s->cfg;
-    worker_snap_release(c->w, s);
-    return cfg;
+    return worker_config(c->w);
 }
 
 static void timer_arm_ms(struct conn *c, uint32_t ms)
@@ -278,11 +275,9 @@ static void conn_request_finished(struct conn *c)
 static void conn_reject(struct conn *c, int status, const char *message)
 {
     struct evbuffer *out = bufferevent_get_output(c->bev);
-    struct request tmp;
     char id[REQUEST_ID_MAX + 1];
     struct respond_info ri = { 0 };
 
-    memset(&tmp, 0, sizeof(tmp));
     pipeline_new_request_id(c->w, NULL, id, sizeof(id));
     ri.status = status;
     ri.message = message;

@@ -73,6 +73,11 @@ static void wsnap_free(struct wsnap *s)
     free(s);
 }
 
+const struct config *worker_config(const struct worker *w)
+{
+    return w->snap->cfg;
+}
+
 struct wsnap *worker_snap_hold(struct worker *w)
 {
     w->snap->users++;

@@ -48,6 +48,8 @@ void worker_join_free(struct worker *w);
 
 struct event_base *worker_base(struct worker *w);
 struct upstream_pools *worker_pools(struct worker *w);
+/* The config new requests get (not held: use it only within this call). */
+const struct config *worker_config(const struct worker *w);
 /* The current generation, held for a new request (users + 1). */
 struct wsnap *worker_snap_hold(struct worker *w);
 /* Releases a hold; frees a retired generation with its last user. */
