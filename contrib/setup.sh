@@ -41,8 +41,12 @@ setup_missing_packages() {
     done
 }
 
-# Installs the missing packages (apt-get only when something is missing).
+# Installs the missing packages (apt-get only when something is missing);
+# extra package names given as arguments are installed too (the benchmark
+# asks for its peers this way).
 setup_deps() {
+    # setup_missing_packages reads this list (bash scoping is dynamic)
+    local SLUICE_PACKAGES=("${SLUICE_PACKAGES[@]}" "$@")
     if ! command -v dpkg-query >/dev/null 2>&1; then
         setup_die "dpkg-query not found: this script installs packages on Debian 12 only;" \
             "install these yourself: ${SLUICE_PACKAGES[*]}"
@@ -107,7 +111,6 @@ setup_bootstrap() {
     fi
     if setup_needs_autoreconf; then
         setup_msg "autoreconf -fi in $src"
-        mkdir -p "$src/m4" || return 1 # ACLOCAL_AMFLAGS = -I m4 needs it to exist
         (cd "$src" && autoreconf -fi) || { setup_die "autoreconf failed"; return 1; }
     fi
 }

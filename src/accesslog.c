@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "authz_cache.h"
 #include "log.h"
 #include "request.h"
 
@@ -115,6 +116,20 @@ size_t accesslog_format(const struct request *req, char *buf, size_t cap)
     lb_key(&b, "version");
     lb_json(&b, req->version ? req->version->name : NULL,
             req->version ? strlen(req->version->name) : 0, 32);
+    lb_key(&b, "auth_cache");
+    lb_json(&b, req->auth_cache, req->auth_cache ? strlen(req->auth_cache) : 0, 16);
+    if (req->auth_source) {
+        lb_key(&b, "auth_cache_source");
+        lb_json(&b, req->auth_source, strlen(req->auth_source), 16);
+    }
+    if (req->authz_start_us && req->authz_end_us >= req->authz_start_us) {
+        lb_key(&b, "authorizer_ms");
+        lb_ms(&b, req->authz_end_us - req->authz_start_us);
+    }
+    if (req->auth && req->auth->principal) {
+        lb_key(&b, "principal");
+        lb_json(&b, req->auth->principal, strlen(req->auth->principal), 128);
+    }
     lb_key(&b, "status");
     lb_u64(&b, (uint64_t)req->status);
     lb_key(&b, "bytes_in");

@@ -3,6 +3,7 @@
  * first bind or request. */
 #include "addr.h"
 
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -206,5 +207,59 @@ int addr_parse_http_url(const char *url, struct addr_url *out, char *why, size_t
     else
         fmt_buf(out->authority, sizeof(out->authority), bracketed ? "[%s]:%u" : "%s:%u", out->host,
                 (unsigned)out->port);
+    return 0;
+}
+
+int addr_split(const char *s, char *host, uint16_t *port, char *why, size_t whylen)
+{
+    struct in6_addr v6;
+    const char *bad;
+    int bracketed;
+
+    bad = split_host_port((struct slice){ s, strlen(s) }, 1, host, &bracketed, port);
+    if (!bad && !bracketed && (host[0] == '\0' || strcmp(host, "*") == 0))
+        bad = "expected a host before the port";
+    if (!bad && !bracketed)
+        bad = check_url_host(host);
+    if (!bad && bracketed && inet_pton(AF_INET6, host, &v6) != 1)
+        bad = "expected an IPv6 address in the brackets";
+    if (bad) {
+        fmt_buf(why, whylen, "%s", bad);
+        return -1;
+    }
+    return 0;
+}
+
+int addr_check_fetch_url(const char *url, char *why, size_t whylen)
+{
+    char host[ADDR_HOST_MAX];
+    const char *auth, *bad = NULL;
+    size_t auth_len;
+    int bracketed = 0;
+    uint16_t port;
+
+    if (strncasecmp(url, "https://", 8) == 0)
+        auth = url + 8;
+    else if (strncasecmp(url, "http://", 7) == 0)
+        auth = url + 7;
+    else
+        auth = NULL;
+    if (!auth)
+        bad = "expected \"http://\" or \"https://\" followed by a host";
+    else {
+        auth_len = strcspn(auth, "/?#");
+        bad = strchr(auth, '#') ? "a url cannot carry a fragment"
+              : memchr(auth, '@', auth_len)
+                  ? "a url cannot carry user info"
+                  : split_host_port((struct slice){ auth, auth_len }, 0, host, &bracketed, &port);
+        if (!bad && !bracketed)
+            bad = check_url_host(host);
+        if (!bad)
+            bad = check_url_path(auth + auth_len);
+    }
+    if (bad) {
+        fmt_buf(why, whylen, "%s", bad);
+        return -1;
+    }
     return 0;
 }

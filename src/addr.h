@@ -35,4 +35,15 @@ struct addr_url {
  * first, then a name. Returns 0, or -1 with a one-line reason in why. */
 int addr_parse_http_url(const char *url, struct addr_url *out, char *why, size_t whylen);
 
+/* Splits "host:port" or "[v6]:port" (port 1..65535 required) into host
+ * (capacity ADDR_HOST_MAX, without brackets) and *port, without resolving
+ * (for addresses another library resolves, as hiredis does). "*" and an
+ * empty host are refused. Returns 0, or -1 with a one-line reason in why. */
+int addr_split(const char *s, char *host, uint16_t *port, char *why, size_t whylen);
+
+/* Checks a url sluice will fetch later: "http://" or "https://", a host
+ * with an optional port, an optional path and query; no user info or
+ * fragment. Nothing is resolved. Returns 0, or -1 with a reason in why. */
+int addr_check_fetch_url(const char *url, char *why, size_t whylen);
+
 #endif

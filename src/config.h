@@ -13,6 +13,8 @@
 
 struct router;
 struct function;
+struct jwt_keyset;
+struct jwks_source;
 
 enum handler_kind {
     HANDLER_HTTP = 0,
@@ -82,6 +84,56 @@ struct function {
     struct alias *aliases;
 };
 
+enum authorizer_type {
+    AUTHORIZER_JWT = 0,
+};
+
+/* Where an authorizer finds the caller's identity:
+ * "$request.header.NAME", "$request.querystring.NAME", "$request.cookie.NAME". */
+enum identity_kind { IDENTITY_HEADER = 0, IDENTITY_QUERY, IDENTITY_COOKIE };
+
+struct identity_source {
+    enum identity_kind kind;
+    char *name; /* header names lower-cased; query and cookie names as written */
+};
+
+struct claim_header {
+    char *claim;  /* claim name in the token */
+    char *header; /* request header sent upstream, lower-case */
+};
+
+struct authorizer {
+    char *name;
+    uint32_t id; /* index in config.authorizers; tags cache entries */
+    enum authorizer_type type;
+    struct identity_source *ids; /* at least one */
+    size_t nids;
+    uint32_t cache_ttl_s;        /* 0 = no caching; at most 3600 */
+    struct claim_header *claims_to_headers;
+    size_t nclaims_to_headers;
+    /* jwt */
+    char *issuer;              /* NULL: not checked */
+    char **audiences;          /* naudiences entries */
+    size_t naudiences;
+    uint32_t clock_skew_s;     /* at most 600 */
+    struct jwt_keyset *keys;   /* from "keys" and "jwks_file"; may be empty */
+    char *jwks_url;            /* NULL when none */
+    char *jwks_ca_file;        /* CA bundle for an https jwks_url; NULL: the system store */
+    uint32_t jwks_refresh_s;
+    struct jwks_source *jwks;  /* set by the runtime (main.c), not by config_load */
+};
+
+struct redis_conf {
+    int enabled;   /* the "redis" object was present */
+    char *address; /* as written */
+    char *host;
+    uint16_t port;
+    char *password; /* from password_env, NULL when none */
+    unsigned db;
+    char *prefix;   /* default "sluice:" */
+    uint32_t timeout_ms;
+};
+
 struct route {
     char *spec;   /* "GET /orders/{id}" as written */
     char *method; /* "GET", "ANY" */
@@ -92,6 +144,9 @@ struct route {
     const struct fn_version *version; /* when the target names a version, else NULL */
     uint32_t timeout_ms;           /* 0 = the version's */
     size_t index;                  /* position in routes[] */
+    const struct authorizer *authorizer; /* NULL: no authorization */
+    char **scopes;                 /* every one required (needs an authorizer) */
+    size_t nscopes;
 };
 
 struct listen_conf {
@@ -130,6 +185,13 @@ struct config {
     size_t nroutes;
     struct route *routes;
     struct router *router; /* route data pointers are struct route * */
+    size_t nauthorizers;
+    struct authorizer *authorizers;
+    /* every claims_to_headers header of every authorizer, lower-case,
+     * without repeats: stripped from every client request on every route */
+    char **claim_headers;
+    size_t nclaim_headers;
+    struct redis_conf redis;
 };
 
 /* One problem found in a config file. */
@@ -171,5 +233,6 @@ void config_errors_clear(struct config_errors *errs);
 const struct function *config_function(const struct config *c, const char *name);
 const struct fn_version *function_version(const struct function *fn, const char *name);
 const struct alias *function_alias(const struct function *fn, const char *name);
+const struct authorizer *config_authorizer(const struct config *c, const char *name);
 
 #endif

@@ -3,10 +3,13 @@
  * with its JSON path and line, instead of stopping at the first. */
 #include "config_parse.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -195,6 +198,114 @@ int config_want_uint(struct config_loader *ld, json_t *v, uint64_t min, uint64_t
     return 0;
 }
 
+int config_parse_strings(struct config_loader *ld, json_t *v, const char *what,
+                         const char *(*check)(const char *s), char ***out, size_t *n)
+{
+    size_t i;
+    json_t *item;
+    int rc = 0;
+
+    if (!json_is_array(v)) {
+        config_type_error(ld, v, "an array");
+        return -1;
+    }
+    if (json_array_size(v) == 0) {
+        if (!what)
+            return 0;
+        config_error(ld, "expected at least one %s", what);
+        return -1;
+    }
+    *out = calloc(json_array_size(v), sizeof(**out));
+    if (!*out) {
+        ld->oom = 1;
+        return -1;
+    }
+    json_array_foreach(v, i, item)
+    {
+        size_t mark = config_path_index(ld, i);
+        const char *s = config_want_string(ld, item), *why = NULL;
+
+        if (s && check)
+            why = check(s);
+        if (why)
+            config_error(ld, "%s", why);
+        if (!s || why)
+            rc = -1;
+        else if (((*out)[*n] = config_strdup(ld, s)) != NULL)
+            (*n)++;
+        config_path_cut(ld, mark);
+    }
+    return ld->oom ? -1 : rc;
+}
+
+/* "64 KiB", "16 MiB", "100 bytes". */
+static void size_text(char *buf, size_t cap, size_t n)
+{
+    if (n >= (1u << 20) && n % (1u << 20) == 0)
+        fmt_buf(buf, cap, "%zu MiB", n >> 20);
+    else if (n >= 1024 && n % 1024 == 0)
+        fmt_buf(buf, cap, "%zu KiB", n >> 10);
+    else
+        fmt_buf(buf, cap, "%zu bytes", n);
+}
+
+char *config_read_file(const char *path, size_t cap, size_t *len, char *why, size_t whylen)
+{
+    /* Room for one byte past the cap tells "exactly cap" from "more". A
+     * small cap (a secret) gets its whole buffer at once: no realloc
+     * leaves copies of the text behind. */
+    size_t bufcap = cap <= 65536 ? cap + 1 : 65536, n = 0;
+    char *buf = NULL, sz[32];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0) {
+        /* %m rather than strerror(): no buffer shared between threads. */
+        fmt_buf(why, whylen, "cannot open: %m");
+        return NULL;
+    }
+    buf = malloc(bufcap + 1);
+    if (!buf)
+        goto nomem;
+    while (n <= cap) {
+        ssize_t got;
+        if (n == bufcap) {
+            size_t ncap = bufcap * 2 > cap + 1 ? cap + 1 : bufcap * 2;
+            char *nb = realloc(buf, ncap + 1);
+            if (!nb)
+                goto nomem;
+            buf = nb;
+            bufcap = ncap;
+        }
+        got = read(fd, buf + n, bufcap - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            fmt_buf(why, whylen, "cannot read: %m");
+            goto fail;
+        }
+        if (got == 0)
+            break;
+        n += (size_t)got;
+    }
+    if (n > cap) {
+        size_text(sz, sizeof(sz), cap);
+        fmt_buf(why, whylen, "file is larger than %s", sz);
+        goto fail;
+    }
+    close(fd);
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+nomem:
+    fmt_buf(why, whylen, "out of memory");
+fail:
+    close(fd);
+    if (buf)
+        explicit_bzero(buf, n);
+    free(buf);
+    return NULL;
+}
+
 static void field_default(struct config_loader *ld, const struct config_field *f, void *obj)
 {
     char *at = (char *)obj + f->offset;
@@ -220,6 +331,16 @@ static void field_default(struct config_loader *ld, const struct config_field *f
             field_default(ld, sf, at);
         break;
     case FIELD_CUSTOM:
+        if (f->def_str) {
+            json_t *d = json_loads(f->def_str, 0, NULL);
+            if (!d) { /* the tables' own text: only memory can fail */
+                ld->oom = 1;
+                break;
+            }
+            f->parse(ld, f, d, obj);
+            json_decref(d);
+        }
+        break;
     case FIELD_UNSUPPORTED:
         break;
     }

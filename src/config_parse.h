@@ -58,7 +58,7 @@ struct config_field {
     unsigned flags;
     size_t offset; /* of the member, for the typed kinds */
     uint64_t min, max, def;
-    const char *def_str;
+    const char *def_str;                 /* FIELD_STRING; FIELD_CUSTOM: JSON text */
     const char *const *names;            /* FIELD_ENUM, NULL-terminated */
     const struct config_field *sub;      /* FIELD_OBJECT */
     config_parse_fn *parse;              /* FIELD_CUSTOM */
@@ -102,6 +102,12 @@ struct config_field {
     {                                                                                              \
         .name = key, .kind = FIELD_CUSTOM, .flags = fl, .parse = fn                                \
     }
+/* A custom field that, when absent, is parsed as if the JSON text def had
+ * been written. */
+#define F_CUSTOM_DEF(key, fn, def)                                                                 \
+    {                                                                                              \
+        .name = key, .kind = FIELD_CUSTOM, .parse = fn, .def_str = def                             \
+    }
 #define F_UNSUPPORTED(key, text)                                                                   \
     {                                                                                              \
         .name = key, .kind = FIELD_UNSUPPORTED, .msg = text                                        \
@@ -140,6 +146,20 @@ const char *config_want_string(struct config_loader *ld, json_t *v);
  * error reported. */
 int config_want_uint(struct config_loader *ld, json_t *v, uint64_t min, uint64_t max,
                      uint64_t *out);
+
+/* Parses v, an array of strings, into *out (a new array of copies, *n
+ * entries; the caller frees both, also after a failure). check (may be
+ * NULL) returns why a string is refused, reported at its element; refused
+ * strings are left out. An empty array is refused, "expected at least one
+ * WHAT", when what is not NULL. Returns 0 when nothing was refused, else -1. */
+int config_parse_strings(struct config_loader *ld, json_t *v, const char *what,
+                         const char *(*check)(const char *s), char ***out, size_t *n);
+
+/* Reads the whole file at path, at most cap bytes. Returns the text
+ * (NUL-terminated, caller frees) and its length in *len, or NULL with a
+ * one-line reason in why ("cannot open: ...", "file is larger than
+ * 64 KiB"). Nothing of the content ever goes into why. */
+char *config_read_file(const char *path, size_t cap, size_t *len, char *why, size_t whylen);
 
 /* strdup that marks the load out of memory when it fails. */
 char *config_strdup(struct config_loader *ld, const char *s);

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "authz.h"
 #include "handler.h"
 #include "http_parser.h"
 #include "log.h"
@@ -233,7 +234,9 @@ static struct request *request_new(struct conn *c, const char *head, size_t len)
 /* Records the request and releases it. The connection goes on. */
 static void request_end(struct conn *c, struct request *req)
 {
+    authz_cancel(req); /* it may still wait for Redis or keys */
     pipeline_record(req);
+    authz_release(req);
     worker_snap_release(c->w, req->snap);
     c->req = NULL;
     free(req->head_buf);

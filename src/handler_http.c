@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authz.h"
 #include "conn.h"
 #include "handler.h"
 #include "http_parser.h"
@@ -110,6 +111,13 @@ static int x_send_head(struct exchange *x)
     info.client_ip = req->client_ip;
     info.proto = "http";
     info.request_id = req->request_id;
+    info.strip = req->cfg->claim_headers;
+    info.nstrip = req->cfg->nclaim_headers;
+    if (req->auth) {
+        info.extra = worker_scratch(req->worker);
+        if (authz_claim_headers(req, info.extra) < 0)
+            return -1;
+    }
     if (req->body_kind == BODY_LENGTH) {
         info.body = PROXY_BODY_LENGTH;
         info.content_length = (uint64_t)req->head.content_length;

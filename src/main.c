@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "jwks.h"
 #include "log.h"
 #include "util.h"
 #include "worker.h"
@@ -24,7 +25,36 @@ struct server {
     struct worker **workers;
     unsigned nworkers;
     struct event_base *base;
+    struct jwks_registry *jwks; /* JWKS documents by URL, across reloads */
 };
+
+/* A JWKS fetch ended: workers verify again the requests that waited for
+ * new keys (they fail fast when the fetch brought nothing new). */
+static void jwks_notify(void *arg, struct jwks_source *src, int changed)
+{
+    struct server *s = arg;
+
+    for (unsigned i = 0; i < s->nworkers; i++)
+        worker_post_keys_changed(s->workers[i]);
+}
+
+/* Gives each authorizer with a jwks_url its source, before the snapshot is
+ * shared (the only field set after config_load). Returns 0 or -1. */
+static int attach_jwks(struct server *s, struct config *cfg)
+{
+    for (size_t i = 0; i < cfg->nauthorizers; i++) {
+        struct authorizer *az = &cfg->authorizers[i];
+        if (!az->jwks_url)
+            continue;
+        az->jwks = jwks_registry_source(s->jwks, az->jwks_url, az->jwks_ca_file,
+                                        az->jwks_refresh_s);
+        if (!az->jwks) {
+            log_error("out of memory setting up the JWKS of authorizer %s", az->name);
+            return -1;
+        }
+    }
+    return 0;
+}
 
 static void usage(FILE *f)
 {
@@ -75,6 +105,11 @@ static void reload(struct server *s)
     }
     if (log_open(&cfg->log, err, sizeof(err)) < 0) {
         log_error("reload failed, keeping the running config: %s", err);
+        config_unref(cfg);
+        return;
+    }
+    if (attach_jwks(s, cfg) < 0) {
+        log_error("reload failed, keeping the running config");
         config_unref(cfg);
         return;
     }
@@ -140,6 +175,11 @@ static int run(struct server *s)
         log_error("cannot create the main event loop");
         return 1;
     }
+    s->jwks = jwks_registry_new(s->base, jwks_notify, s);
+    if (!s->jwks || attach_jwks(s, s->cfg) < 0) {
+        log_error("cannot set up JWKS fetching: out of memory");
+        goto out;
+    }
     for (i = 0; i < 4; i++) {
         sigev[i] = evsignal_new(s->base, sigs[i], signal_cb, s);
         if (!sigev[i] || event_add(sigev[i], NULL) < 0) {
@@ -186,6 +226,8 @@ out:
     for (i = 0; s->workers && i < s->nworkers; i++)
         worker_join_free(s->workers[i]);
     free(s->workers);
+    s->nworkers = 0;
+    jwks_registry_free(s->jwks);
     for (i = 0; i < 4; i++)
         if (sigev[i])
             event_free(sigev[i]);

@@ -5,6 +5,7 @@
 
 #include "accesslog.h"
 #include "alias.h"
+#include "authz.h"
 #include "conn.h"
 #include "handler.h"
 #include "request.h"
@@ -79,11 +80,6 @@ static int stage_route(struct request *req)
     return 0;
 }
 
-/* authorize: routes carry no authorizer yet; every request passes */
-static int stage_authorize(struct request *req)
-{
-    return 0;
-}
 
 /* pick version: the route's fixed version, or the alias's choice */
 static int stage_pick(struct request *req)
@@ -115,16 +111,22 @@ static void stage_invoke(struct request *req)
     conn_begin_body(req);
 }
 
+void pipeline_authorized(struct request *req)
+{
+    if (stage_pick(req) < 0)
+        return;
+    stage_invoke(req);
+}
+
 void pipeline_start(struct request *req)
 {
     pipeline_new_request_id(req->worker, &req->head, req->request_id, sizeof(req->request_id));
     if (stage_route(req) < 0)
         return;
-    if (stage_authorize(req) < 0)
+    /* authorize: may answer (401/403/500), or continue now or later */
+    if (authz_run(req) != AUTHZ_PASS)
         return;
-    if (stage_pick(req) < 0)
-        return;
-    stage_invoke(req);
+    pipeline_authorized(req);
 }
 
 void pipeline_record(const struct request *req)

@@ -16,6 +16,10 @@ struct http_request_head;
  * either way the caller must not touch req after this returns. */
 void pipeline_start(struct request *req);
 
+/* The authorize stage finished later (it had to wait) and let the
+ * request on: continue with pick and handler. */
+void pipeline_authorized(struct request *req);
+
 /* The last stage: writes the access log line (and, later, metrics) for a
  * finished request. Called once per request by conn.c. */
 void pipeline_record(const struct request *req);

@@ -13,6 +13,15 @@ static int request_header_replaced(struct slice n)
            slice_eq_cstr_nocase(n, "x-forwarded-host") || slice_eq_cstr_nocase(n, "x-request-id");
 }
 
+/* 1 when n is one of the names the gateway alone may set. */
+static int stripped(const struct proxy_request_info *info, struct slice n)
+{
+    for (size_t i = 0; i < info->nstrip; i++)
+        if (slice_eq_cstr_nocase(n, info->strip[i]))
+            return 1;
+    return 0;
+}
+
 static int response_header_replaced(struct slice n)
 {
     return slice_eq_cstr_nocase(n, "content-length") || slice_eq_cstr_nocase(n, "x-request-id") ||
@@ -66,10 +75,12 @@ int proxy_head_request(struct evbuffer *out, const struct http_request_head *h,
     for (size_t i = 0; i < h->nheaders; i++) {
         const struct http_header *hd = &h->headers[i];
         if (http_header_is_hop_by_hop(hd->name) || request_header_replaced(hd->name) ||
-            named_in_connection(h->headers, h->nheaders, hd->name))
+            stripped(info, hd->name) || named_in_connection(h->headers, h->nheaders, hd->name))
             continue;
         rc |= add_header(out, hd);
     }
+    if (info->extra)
+        rc |= evbuffer_add_buffer(out, info->extra);
     /* keep the chain the client brought, in order, then append the client */
     rc |= add_str(out, "X-Forwarded-For: ");
     for (size_t i = 0; i < h->nheaders; i++) {

@@ -25,6 +25,13 @@ struct proxy_request_info {
     const char *request_id;
     enum proxy_body body;
     uint64_t content_length; /* with PROXY_BODY_LENGTH */
+    /* headers the client may not set (claims_to_headers names, lower-case):
+     * dropped from what the client sent */
+    char *const *strip;
+    size_t nstrip;
+    /* complete "Name: value\r\n" lines added (verified claims); moved out
+     * of this buffer; NULL for none */
+    struct evbuffer *extra;
 };
 
 /* Writes the upstream request head (HTTP/1.1, CRLF, ending in the empty

@@ -15,6 +15,8 @@ struct conn;
 struct worker;
 struct wsnap;
 struct evbuffer;
+struct authz_result;
+struct redis_op;
 
 #define REQUEST_ID_MAX 64
 
@@ -39,6 +41,20 @@ struct request {
     const struct alias *alias;
     const struct fn_version *version;
     uint32_t timeout_ms;
+
+    /* authorize stage (authz.c) */
+    struct authz_result *auth;  /* the verified identity, NULL without authorizer */
+    const char *auth_cache;     /* "hit", "miss" or "none" for the access log */
+    const char *auth_source;    /* on a hit: "local" or "redis" */
+    uint64_t authz_start_us, authz_end_us;
+    struct authz_wait {
+        int kind;               /* what the request waits for, 0 = nothing */
+        struct redis_op *op;    /* Redis lookup under way */
+        uint64_t deadline_ms;   /* JWKS wait: give up after this */
+        struct request *prev, *next; /* the worker's list of JWKS waits */
+        int keys_retried;       /* already waited once for new keys */
+        unsigned char key[32];  /* cache key */
+    } authz_wait;
 
     /* request body from the client */
     enum body_kind body_kind;

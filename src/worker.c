@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "authz.h"
 #include "conn.h"
 #include "log.h"
 #include "upstream.h"
@@ -34,6 +35,7 @@ struct worker {
     struct wsnap *snap;    /* generation new requests get */
     struct wsnap *retired; /* older generations with requests still running */
     struct upstream_pools *pools;
+    struct authz_worker *authz;
     uint64_t rng[4];
     time_t date_sec;
     char date[40];
@@ -48,6 +50,7 @@ struct worker {
     pthread_mutex_t mbox_lock;
     struct config *mbox_cfg;
     int mbox_stop;
+    int mbox_keys;
     int wake_fd[2];
     struct event *wake_ev;
 };
@@ -193,7 +196,7 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
     struct worker *w = arg;
     char buf[64];
     struct config *cfg;
-    int stop;
+    int stop, keys;
 
     while (read(fd, buf, sizeof(buf)) > 0)
         ;
@@ -201,9 +204,15 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
     cfg = w->mbox_cfg;
     w->mbox_cfg = NULL;
     stop = w->mbox_stop;
+    keys = w->mbox_keys;
+    w->mbox_keys = 0;
     pthread_mutex_unlock(&w->mbox_lock);
-    if (cfg)
+    if (cfg) {
         worker_switch(w, cfg);
+        authz_worker_reconfigure(w->authz, w->snap->cfg);
+    }
+    if (keys)
+        authz_worker_keys_changed(w->authz);
     if (stop && !w->stopping)
         worker_begin_stop(w);
 }
@@ -228,6 +237,14 @@ void worker_post_reload(struct worker *w, struct config *cfg)
     w->mbox_cfg = config_ref(cfg);
     pthread_mutex_unlock(&w->mbox_lock);
     config_unref(old); /* a newer reload superseded one not yet taken */
+    worker_wake(w);
+}
+
+void worker_post_keys_changed(struct worker *w)
+{
+    pthread_mutex_lock(&w->mbox_lock);
+    w->mbox_keys = 1;
+    pthread_mutex_unlock(&w->mbox_lock);
     worker_wake(w);
 }
 
@@ -304,6 +321,11 @@ struct event_base *worker_base(struct worker *w)
 struct upstream_pools *worker_pools(struct worker *w)
 {
     return w->pools;
+}
+
+struct authz_worker *worker_authz(struct worker *w)
+{
+    return w->authz;
 }
 
 struct evbuffer *worker_scratch(struct worker *w)
@@ -394,8 +416,9 @@ struct worker *worker_new(unsigned id, struct config *cfg, char *err, size_t err
     }
     w->snap = wsnap_new(cfg);
     w->pools = w->base ? upstream_pools_new(w->base) : NULL;
+    w->authz = w->base ? authz_worker_new(w->base, cfg) : NULL;
     w->scratch = evbuffer_new();
-    if (!w->base || !w->snap || !w->pools || !w->scratch ||
+    if (!w->base || !w->snap || !w->pools || !w->authz || !w->scratch ||
         pipe2(w->wake_fd, O_NONBLOCK | O_CLOEXEC) < 0) {
         fmt_buf(err, errlen, "cannot create worker %u: %s", id, strerror(errno ? errno : ENOMEM));
         worker_join_free(w);
@@ -446,6 +469,7 @@ void worker_join_free(struct worker *w)
         evconnlistener_free(w->listeners[i]);
     free(w->listeners);
     upstream_pools_free(w->pools);
+    authz_worker_free(w->authz);
     while (w->retired) {
         struct wsnap *s = w->retired;
         w->retired = s->next;

@@ -13,6 +13,7 @@
 struct worker;
 struct event_base;
 struct upstream_pools;
+struct authz_worker;
 struct conn;
 struct evbuffer;
 
@@ -37,6 +38,10 @@ int worker_start(struct worker *w);
  * own reference). Requests already running finish on the old one. */
 void worker_post_reload(struct worker *w, struct config *cfg);
 
+/* From the main thread: JWKS keys changed; requests waiting for keys
+ * are verified again. */
+void worker_post_keys_changed(struct worker *w);
+
 /* From the main thread: stop accepting, finish requests in flight (at
  * most the config's shutdown_timeout_ms), then end the thread. */
 void worker_post_stop(struct worker *w);
@@ -48,6 +53,7 @@ void worker_join_free(struct worker *w);
 
 struct event_base *worker_base(struct worker *w);
 struct upstream_pools *worker_pools(struct worker *w);
+struct authz_worker *worker_authz(struct worker *w);
 /* The config new requests get (not held: use it only within this call). */
 const struct config *worker_config(const struct worker *w);
 /* The current generation, held for a new request (users + 1). */

@@ -3,14 +3,19 @@
  * JSON line index, file loading and reference counting. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "alias.h"
 #include "config.h"
 #include "json_lines.h"
+#include "jwt.h"
 #include "router.h"
 #include "unit.h"
 
@@ -47,6 +52,17 @@
 /* Function f's version 1 (line 4) with the given handler. */
 #define DOC_HANDLER(h) DOC_FUNCS("{\"f\": {\"versions\": {\"1\": {\"handler\": " h "}}}}")
 #define DOC_URL(u) DOC_HANDLER(H(u))
+/* A jwt authorizer "a" on line 4 with the given keys. */
+#define JWKS_URL "\"jwks_url\": \"https://issuer.test/jwks.json\""
+#define DOC_AUTHZ(body) DOC("  \"authorizers\": {\"a\": {\"type\": \"jwt\", " body "}},\n")
+/* A valid secret key: SLUICE_TEST_HS_SECRET is set by main(). */
+#define HS_KEY(extra) "{\"secret_env\": \"SLUICE_TEST_HS_SECRET\", \"algorithms\": [\"HS256\"]" extra "}"
+#define DOC_KEYS(keys) DOC_AUTHZ("\"keys\": [" keys "]")
+/* Authorizers on line 3, routes on line 4. */
+#define DOC_AUTH_ROUTES(auth, routes)                                                         \
+    "{\n" L_LISTEN "  \"authorizers\": " auth ",\n  \"routes\": " routes ",\n" L_FUNCS "}\n"
+#define AUTH_A "{\"a\": {\"type\": \"jwt\", " JWKS_URL "}}"
+#define DOC_REDIS(body) DOC("  \"redis\": " body ",\n")
 
 struct err_case {
     const char *name;
@@ -66,8 +82,8 @@ static const struct err_case err_cases[] = {
     { "unknown key in log", DOC("  \"log\": {\"format\": \"json\"},\n"), "log.format", 4,
       "unknown key \"format\"", 1 },
     { "unknown key in a route",
-      DOC_ROUTES("[{\"route\": \"GET /a\", \"target\": \"f:1\", \"authorizer\": \"users\"}]"),
-      "routes[0].authorizer", 3, "unknown key \"authorizer\"", 1 },
+      DOC_ROUTES("[{\"route\": \"GET /a\", \"target\": \"f:1\", \"throttle\": 10}]"),
+      "routes[0].throttle", 3, "unknown key \"throttle\"", 1 },
     { "unknown key in a version",
       DOC_FUNCS("{\"f\": {\"versions\": {\"1\": {\"handler\": " H("http://127.0.0.1:9001")
                 ", \"payload\": \"2.0\"}}}}"),
@@ -277,6 +293,213 @@ static const struct err_case err_cases[] = {
       "functions.f.versions.1.handler.type", 4, "handler type \"invoke\" is not supported yet", 1 },
     { "unknown handler type", DOC_HANDLER("{\"type\": \"grpc\"}"),
       "functions.f.versions.1.handler.type", 4, "unknown handler type \"grpc\"", 1 },
+
+    /* authorizers */
+    { "authorizers as an array", DOC("  \"authorizers\": [],\n"), "authorizers", 4,
+      "expected an object, not an array", 1 },
+    { "authorizer as a string", DOC("  \"authorizers\": {\"a\": \"jwt\"},\n"), "authorizers.a", 4,
+      "expected an object, not a string", 1 },
+    { "bad authorizer name", DOC("  \"authorizers\": {\"a b\": {\"type\": \"jwt\", " JWKS_URL "}},\n"),
+      "authorizers.a b", 4, "invalid authorizer name \"a b\"", 1 },
+    { "no authorizer type", DOC("  \"authorizers\": {\"a\": {" JWKS_URL "}},\n"),
+      "authorizers.a.type", 4, "missing required key \"type\"", 1 },
+    { "unknown authorizer type", DOC("  \"authorizers\": {\"a\": {\"type\": \"saml\"}},\n"),
+      "authorizers.a.type", 4, "unknown authorizer type \"saml\" (expected \"jwt\")", 1 },
+    { "lua authorizer",
+      DOC("  \"authorizers\": {\"a\": {\"type\": \"lua\", \"file\": \"lua/a.lua\"}},\n"),
+      "authorizers.a.type", 4, "authorizer type \"lua\" is not supported yet", 1 },
+    { "function authorizer",
+      DOC("  \"authorizers\": {\"a\": {\"type\": \"function\", \"target\": \"f:1\"}},\n"),
+      "authorizers.a.type", 4, "authorizer type \"function\" is not supported yet", 1 },
+    { "unknown key in an authorizer", DOC_AUTHZ(JWKS_URL ", \"audience\": \"x\""),
+      "authorizers.a.audience", 4, "unknown key \"audience\"", 1 },
+    { "no key source", DOC_AUTHZ("\"issuer\": \"https://i.test/\""), "authorizers.a", 4,
+      "a jwt authorizer needs keys, jwks_file or jwks_url", 1 },
+    { "bad identity source", DOC_AUTHZ(JWKS_URL ", \"identity_source\": [\"$request.body.token\"]"),
+      "authorizers.a.identity_source[0]", 4,
+      "invalid identity source \"$request.body.token\": expected \"$request.header.NAME\", "
+      "\"$request.querystring.NAME\" or \"$request.cookie.NAME\"", 1 },
+    { "identity source without a name",
+      DOC_AUTHZ(JWKS_URL ", \"identity_source\": [\"$request.header.Authorization\", "
+                "\"$request.cookie.\"]"),
+      "authorizers.a.identity_source[1]", 4, "invalid identity source \"$request.cookie.\"", 1 },
+    { "identity source twice",
+      DOC_AUTHZ(JWKS_URL ", \"identity_source\": [\"$request.header.X-Key\", "
+                "\"$request.header.x-key\"]"),
+      "authorizers.a.identity_source[1]", 4, "listed twice", 1 },
+    { "no identity source", DOC_AUTHZ(JWKS_URL ", \"identity_source\": []"),
+      "authorizers.a.identity_source", 4, "expected at least one identity source", 1 },
+    { "cache ttl too long", DOC_AUTHZ(JWKS_URL ", \"cache_ttl_s\": 3601"),
+      "authorizers.a.cache_ttl_s", 4, "must be between 0 and 3600, not 3601", 1 },
+    { "clock skew too long", DOC_AUTHZ(JWKS_URL ", \"clock_skew_s\": 601"),
+      "authorizers.a.clock_skew_s", 4, "must be between 0 and 600, not 601", 1 },
+    { "jwks refresh too short", DOC_AUTHZ(JWKS_URL ", \"jwks_refresh_s\": 59"),
+      "authorizers.a.jwks_refresh_s", 4, "must be between 60 and 86400, not 59", 1 },
+    { "bad claims header name", DOC_AUTHZ(JWKS_URL ", \"claims_to_headers\": {\"sub\": \"x user\"}"),
+      "authorizers.a.claims_to_headers.sub", 4, "invalid header name \"x user\"", 1 },
+    { "hop-by-hop claims header",
+      DOC_AUTHZ(JWKS_URL ", \"claims_to_headers\": {\"sub\": \"x-user\", \"t\": \"Connection\"}"),
+      "authorizers.a.claims_to_headers.t", 4,
+      "header \"connection\" cannot carry a claim: it is hop-by-hop", 1 },
+    { "claims header x-forwarded-*",
+      DOC_AUTHZ(JWKS_URL ", \"claims_to_headers\": {\"sub\": \"X-Forwarded-User\"}"),
+      "authorizers.a.claims_to_headers.sub", 4,
+      "header \"x-forwarded-user\" cannot carry a claim: sluice sets it itself", 1 },
+    { "claims header x-sluice-*",
+      DOC_AUTHZ(JWKS_URL ", \"claims_to_headers\": {\"sub\": \"x-sluice-function-version\"}"),
+      "authorizers.a.claims_to_headers.sub", 4, "sluice sets it itself", 1 },
+    { "claims header host", DOC_AUTHZ(JWKS_URL ", \"claims_to_headers\": {\"sub\": \"host\"}"),
+      "authorizers.a.claims_to_headers.sub", 4, "sluice sets it itself", 1 },
+    { "claims header x-request-id",
+      DOC_AUTHZ(JWKS_URL ", \"claims_to_headers\": {\"sub\": \"X-Request-Id\"}"),
+      "authorizers.a.claims_to_headers.sub", 4, "sluice sets it itself", 1 },
+    { "claims header authorization",
+      DOC_AUTHZ(JWKS_URL ", \"claims_to_headers\": {\"sub\": \"Authorization\"}"),
+      "authorizers.a.claims_to_headers.sub", 4, "it carries the caller's credentials", 1 },
+    { "claims header used twice",
+      DOC_AUTHZ(JWKS_URL ", \"claims_to_headers\": {\"sub\": \"x-user\", \"uid\": \"X-User\"}"),
+      "authorizers.a.claims_to_headers.uid", 4,
+      "header \"x-user\" already carries claim \"sub\"", 1 },
+    { "claims header is an identity source",
+      DOC("  \"authorizers\": {\n"
+          "    \"a\": {\"type\": \"jwt\", " JWKS_URL ", \"claims_to_headers\": {\"sub\": \"x-api-key\"}},\n"
+          "    \"k\": {\"type\": \"jwt\", " JWKS_URL ", \"identity_source\": [\"$request.header.X-Api-Key\"]}\n"
+          "  },\n"),
+      "authorizers.a.claims_to_headers.sub", 5,
+      "header \"x-api-key\" cannot carry a claim: it is the identity source of authorizer \"k\"", 1 },
+    { "empty issuer", DOC_AUTHZ(JWKS_URL ", \"issuer\": \"\""), "authorizers.a.issuer", 4,
+      "expected a non-empty string", 1 },
+    { "no audiences", DOC_AUTHZ(JWKS_URL ", \"audiences\": []"), "authorizers.a.audiences", 4,
+      "expected at least one audience", 1 },
+    { "empty audience", DOC_AUTHZ(JWKS_URL ", \"audiences\": [\"api\", \"\"]"),
+      "authorizers.a.audiences[1]", 4, "expected a non-empty string", 1 },
+    { "bad jwks url", DOC_AUTHZ("\"jwks_url\": \"ftp://issuer.test/jwks\""), "authorizers.a.jwks_url",
+      4, "invalid url \"ftp://issuer.test/jwks\": expected \"http://\" or \"https://\"", 1 },
+    { "jwks url with user info", DOC_AUTHZ("\"jwks_url\": \"https://u:p@issuer.test/jwks\""),
+      "authorizers.a.jwks_url", 4, "user info", 1 },
+    { "jwks ca file missing",
+      DOC_AUTHZ(JWKS_URL ", \"jwks_ca_file\": \"/nonexistent/ca.pem\""), "authorizers.a.jwks_ca_file",
+      4, "CA file \"/nonexistent/ca.pem\": cannot open: No such file", 1 },
+    { "jwks ca file is a directory", DOC_AUTHZ(JWKS_URL ", \"jwks_ca_file\": \"/\""),
+      "authorizers.a.jwks_ca_file", 4, "CA file \"/\" is not a regular file", 1 },
+    { "jwks file missing", DOC_AUTHZ("\"jwks_file\": \"/nonexistent/jwks.json\""),
+      "authorizers.a.jwks_file", 4,
+      "JWKS file \"/nonexistent/jwks.json\": cannot open: No such file", 1 },
+
+    /* keys */
+    { "keys empty", DOC_KEYS(""), "authorizers.a.keys", 4, "expected at least one key", 1 },
+    { "key as a string", DOC_KEYS("\"k\""), "authorizers.a.keys[0]", 4,
+      "expected an object, not a string", 1 },
+    { "unknown key in a key", DOC_KEYS(HS_KEY(", \"alg\": \"HS256\"")), "authorizers.a.keys[0].alg",
+      4, "unknown key \"alg\"", 1 },
+    { "key without a source", DOC_KEYS("{\"kid\": \"k1\", \"algorithms\": [\"RS256\"]}"),
+      "authorizers.a.keys[0]", 4,
+      "a key needs one of \"file\", \"secret_file\" or \"secret_env\"", 1 },
+    { "key with two sources",
+      DOC_KEYS(HS_KEY(", \"file\": \"/etc/hostname\"")), "authorizers.a.keys[0]", 4,
+      "a key takes only one of \"file\", \"secret_file\" or \"secret_env\"", 1 },
+    { "key without algorithms", DOC_KEYS("{\"secret_env\": \"SLUICE_TEST_HS_SECRET\"}"),
+      "authorizers.a.keys[0].algorithms", 4, "missing required key \"algorithms\"", 1 },
+    { "key with no algorithm",
+      DOC_KEYS("{\"secret_env\": \"SLUICE_TEST_HS_SECRET\", \"algorithms\": []}"),
+      "authorizers.a.keys[0].algorithms", 4, "expected at least one algorithm", 1 },
+    { "none algorithm",
+      DOC_KEYS("{\"secret_env\": \"SLUICE_TEST_HS_SECRET\", \"algorithms\": [\"HS256\", \"none\"]}"),
+      "authorizers.a.keys[0].algorithms[1]", 4, "the \"none\" algorithm is never accepted", 1 },
+    { "None algorithm",
+      DOC_KEYS("{\"secret_env\": \"SLUICE_TEST_HS_SECRET\", \"algorithms\": [\"NoNe\"]}"),
+      "authorizers.a.keys[0].algorithms[0]", 4, "the \"none\" algorithm is never accepted", 1 },
+    { "algorithm in lower case",
+      DOC_KEYS("{\"file\": \"/x.pem\", \"algorithms\": [\"rs256\"]}"),
+      "authorizers.a.keys[0].algorithms[0]", 4,
+      "unknown algorithm \"rs256\" (expected one of HS256, HS384, HS512, RS256, RS384, RS512, "
+      "ES256, ES384, ES512, PS256, PS384, PS512, EdDSA)", 1 },
+    { "unset variable",
+      DOC_KEYS("{\"secret_env\": \"SLUICE_TEST_UNSET\", \"algorithms\": [\"HS256\"]}"),
+      "authorizers.a.keys[0].secret_env", 4, "environment variable SLUICE_TEST_UNSET is not set", 1 },
+    { "empty variable",
+      DOC_KEYS("{\"secret_env\": \"SLUICE_TEST_EMPTY\", \"algorithms\": [\"HS256\"]}"),
+      "authorizers.a.keys[0].secret_env", 4, "environment variable SLUICE_TEST_EMPTY is not set", 1 },
+    { "bad variable name",
+      DOC_KEYS("{\"secret_env\": \"1SECRET\", \"algorithms\": [\"HS256\"]}"),
+      "authorizers.a.keys[0].secret_env", 4, "expected an environment variable name", 1 },
+    { "bad encoding", DOC_KEYS(HS_KEY(", \"encoding\": \"base32\"")), "authorizers.a.keys[0].encoding",
+      4, "expected one of \"raw\", \"base64url\", \"hex\"", 1 },
+    { "encoding of a file",
+      DOC_KEYS("{\"file\": \"/x.pem\", \"encoding\": \"hex\", \"algorithms\": [\"RS256\"]}"),
+      "authorizers.a.keys[0].encoding", 4,
+      "\"encoding\" applies to \"secret_file\" and \"secret_env\" only", 1 },
+    { "secret not hex",
+      DOC_KEYS("{\"secret_env\": \"SLUICE_TEST_BAD_HEX\", \"encoding\": \"hex\", "
+               "\"algorithms\": [\"HS256\"]}"),
+      "authorizers.a.keys[0].secret_env", 4, "the secret is not valid hex", 1 },
+    { "secret not base64url",
+      DOC_KEYS("{\"secret_env\": \"SLUICE_TEST_BAD_B64\", \"encoding\": \"base64url\", "
+               "\"algorithms\": [\"HS256\"]}"),
+      "authorizers.a.keys[0].secret_env", 4, "the secret is not valid base64url", 1 },
+    { "secret file missing",
+      DOC_KEYS("{\"secret_file\": \"/nonexistent/secret\", \"algorithms\": [\"HS256\"]}"),
+      "authorizers.a.keys[0].secret_file", 4,
+      "secret file \"/nonexistent/secret\": cannot open: No such file", 1 },
+    /* Refused by the key set (jwt.c's words), reported at the key. */
+    { "secret too short",
+      DOC_KEYS("{\"secret_env\": \"SLUICE_TEST_SHORT\", \"algorithms\": [\"HS256\"]}"),
+      "authorizers.a.keys[0]", 4, "too short", 1 },
+    { "secret for RS256",
+      DOC_KEYS("{\"secret_env\": \"SLUICE_TEST_HS_SECRET\", \"algorithms\": [\"RS256\"]}"),
+      "authorizers.a.keys[0]", 4, "a secret verifies only HS256, HS384 and HS512", 1 },
+    { "key errors on their lines",
+      DOC("  \"authorizers\": {\"a\": {\"type\": \"jwt\",\n"
+          "    \"keys\": [\n"
+          "      " HS_KEY("") ",\n"
+          "      {\"kid\": \"k2\", \"algorithms\": [\"HS256\"]}\n"
+          "    ]}},\n"),
+      "authorizers.a.keys[1]", 7, "a key needs one of", 1 },
+
+    /* routes with authorizers */
+    { "route with an unknown authorizer",
+      DOC_ROUTES("[{\"route\": \"GET /a\", \"target\": \"f:1\", \"authorizer\": \"users\"}]"),
+      "routes[0].authorizer", 3, "authorizer \"users\" does not exist", 1 },
+    { "route with another unknown authorizer",
+      DOC_AUTH_ROUTES(AUTH_A, "[{\"route\": \"GET /a\", \"target\": \"f:1\", \"authorizer\": \"b\"}]"),
+      "routes[0].authorizer", 4, "authorizer \"b\" does not exist", 1 },
+    { "scopes without an authorizer",
+      DOC_AUTH_ROUTES(AUTH_A, "[{\"route\": \"GET /a\", \"target\": \"f:1\", \"scopes\": [\"read\"]}]"),
+      "routes[0].scopes", 4, "scopes need an authorizer", 1 },
+    { "scope with a space",
+      DOC_AUTH_ROUTES(AUTH_A, "[{\"route\": \"GET /a\", \"target\": \"f:1\", \"authorizer\": \"a\", "
+                      "\"scopes\": [\"read\", \"read write\"]}]"),
+      "routes[0].scopes[1]", 4, "a scope cannot hold spaces", 1 },
+    { "empty scope",
+      DOC_AUTH_ROUTES(AUTH_A, "[{\"route\": \"GET /a\", \"target\": \"f:1\", \"authorizer\": \"a\", "
+                      "\"scopes\": [\"\"]}]"),
+      "routes[0].scopes[0]", 4, "a scope cannot be empty", 1 },
+    { "scopes as a string",
+      DOC_AUTH_ROUTES(AUTH_A, "[{\"route\": \"GET /a\", \"target\": \"f:1\", \"authorizer\": \"a\", "
+                      "\"scopes\": \"read\"}]"),
+      "routes[0].scopes", 4, "expected an array, not a string", 1 },
+
+    /* redis */
+    { "redis as an array", DOC_REDIS("[]"), "redis", 4, "expected an object, not an array", 1 },
+    { "redis without address", DOC_REDIS("{\"db\": 1}"), "redis.address", 4,
+      "missing required key \"address\"", 1 },
+    { "redis bad db", DOC_REDIS("{\"address\": \"127.0.0.1:6379\", \"db\": 16}"), "redis.db", 4,
+      "must be between 0 and 15, not 16", 1 },
+    { "unknown key in redis", DOC_REDIS("{\"address\": \"127.0.0.1:6379\", \"host\": \"x\"}"),
+      "redis.host", 4, "unknown key \"host\"", 1 },
+    { "redis address without port", DOC_REDIS("{\"address\": \"127.0.0.1\"}"), "redis.address", 4,
+      "invalid address \"127.0.0.1\": missing \":port\"", 1 },
+    { "redis address without host", DOC_REDIS("{\"address\": \"*:6379\"}"), "redis.address", 4,
+      "expected a host before the port", 1 },
+    { "redis address bad v6", DOC_REDIS("{\"address\": \"[redis]:6379\"}"), "redis.address", 4,
+      "expected an IPv6 address", 1 },
+    { "redis password unset",
+      DOC_REDIS("{\"address\": \"127.0.0.1:6379\", \"password_env\": \"SLUICE_TEST_UNSET\"}"),
+      "redis.password_env", 4, "environment variable SLUICE_TEST_UNSET is not set", 1 },
+    { "redis empty prefix", DOC_REDIS("{\"address\": \"127.0.0.1:6379\", \"prefix\": \"\"}"),
+      "redis.prefix", 4, "expected 1 to 64 characters", 1 },
+    { "redis timeout zero", DOC_REDIS("{\"address\": \"127.0.0.1:6379\", \"timeout_ms\": 0}"),
+      "redis.timeout_ms", 4, "must be between 1 and 10000, not 0", 1 },
 
     /* JSON itself */
     { "syntax error", "{\n  \"listen\": [\n    ,\n  ]\n}\n", "", 3, "unexpected token", 1 },
@@ -773,8 +996,593 @@ static void test_json_lines(void)
     json_lines_free(jl);
 }
 
+/* ------------------------------------------------------- authorizer files */
+
+/* Key material made for these tests, in a directory of their own. */
+static char key_dir[] = "/tmp/test_config_keys_XXXXXX";
+static int keys_made;
+
+static void b64url(const unsigned char *in, size_t len, char *out)
+{
+    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t o = 0;
+
+    for (size_t i = 0; i < len; i += 3) {
+        unsigned v = (unsigned)in[i] << 16 | (i + 1 < len ? (unsigned)in[i + 1] << 8 : 0) |
+                     (i + 2 < len ? in[i + 2] : 0);
+        out[o++] = al[v >> 18 & 63];
+        out[o++] = al[v >> 12 & 63];
+        if (i + 1 < len)
+            out[o++] = al[v >> 6 & 63];
+        if (i + 2 < len)
+            out[o++] = al[v & 63];
+    }
+    out[o] = '\0';
+}
+
+static void hex(const unsigned char *in, size_t len, char *out)
+{
+    for (size_t i = 0; i < len; i++)
+        snprintf(out + 2 * i, 3, "%02x", in[i]);
+}
+
+static int write_text(const char *name, const void *data, size_t len)
+{
+    char path[256];
+    FILE *f;
+    int ok;
+
+    snprintf(path, sizeof(path), "%s/%s", key_dir, name);
+    f = fopen(path, "w");
+    if (!f)
+        return -1;
+    ok = fwrite(data, 1, len, f) == len;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int run(const char *fmt, ...)
+{
+    char cmd[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* The RSA public key's modulus and exponent as JWK "n" and "e", read from
+ * what `openssl rsa -text` prints. Returns 0, or -1. */
+static int rsa_n_e(const char *pem, char *n, size_t ncap, char *e)
+{
+    unsigned char mod[1024], ex[8];
+    size_t nmod = 0, nex = 0;
+    unsigned long expo = 0;
+    char cmd[512], line[256];
+    int in_mod = 0;
+    FILE *p;
+
+    if (fmt_buf(cmd, sizeof(cmd), "openssl rsa -pubin -in '%s' -text -noout 2>/dev/null", pem) < 0)
+        return -1;
+    if (!(p = popen(cmd, "r")))
+        return -1;
+    while (fgets(line, sizeof(line), p)) {
+        if (strncmp(line, "Modulus:", 8) == 0) {
+            in_mod = 1;
+        } else if (strncmp(line, "Exponent:", 9) == 0) {
+            in_mod = 0;
+            expo = strtoul(line + 9, NULL, 10);
+        } else if (in_mod) {
+            for (char *q = line; *q;) {
+                unsigned b;
+                int used;
+                if (sscanf(q, " %2x%n", &b, &used) != 1)
+                    break;
+                if (nmod < sizeof(mod))
+                    mod[nmod++] = (unsigned char)b;
+                q += used;
+                if (*q == ':')
+                    q++;
+            }
+        }
+    }
+    if (pclose(p) != 0 || nmod < 2 || expo == 0)
+        return -1;
+    /* Unsigned big-endian without the sign byte openssl prints. */
+    if (mod[0] == 0) {
+        memmove(mod, mod + 1, --nmod);
+    }
+    for (int sh = 24; sh >= 0; sh -= 8)
+        if ((expo >> sh & 0xff) || nex)
+            ex[nex++] = (unsigned char)(expo >> sh);
+    if (nmod * 4 / 3 + 4 > ncap)
+        return -1;
+    b64url(mod, nmod, n);
+    b64url(ex, nex, e);
+    return 0;
+}
+
+/* The bytes of the test secrets: 48 for base64url, 64 for hex. */
+static void test_secret(unsigned char *out, size_t len, unsigned char seed)
+{
+    for (size_t i = 0; i < len; i++)
+        out[i] = (unsigned char)(seed + i * 7);
+}
+
+/* Makes the keys, secrets, JWKS and CA file under key_dir. */
+static int make_keys(void)
+{
+    static const char raw[] = "0123456789abcdef0123456789abcdef-raw\n";
+    unsigned char oct[32], s48[48], s64[64];
+    char n[1024], e[16], koct[64], jwks[2048], b64[80], hx[160];
+
+    if (!mkdtemp(key_dir))
+        return -1;
+    if (run("cd '%s' && openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 "
+            "-out rsa.key 2>/dev/null && openssl pkey -in rsa.key -pubout -out rsa.pub.pem && "
+            "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ec.key "
+            "2>/dev/null && openssl pkey -in ec.key -pubout -out ec.pub.pem && "
+            "cp rsa.pub.pem ca.pem",
+            key_dir) < 0)
+        return -1;
+    snprintf(n, sizeof(n), "%s/rsa.pub.pem", key_dir);
+    if (rsa_n_e(n, n, sizeof(n), e) < 0)
+        return -1;
+    test_secret(oct, sizeof(oct), 3);
+    b64url(oct, sizeof(oct), koct);
+    snprintf(jwks, sizeof(jwks),
+             "{\"keys\": [\n"
+             "  {\"kty\": \"oct\", \"kid\": \"oct-1\", \"alg\": \"HS256\", \"k\": \"%s\"},\n"
+             "  {\"kty\": \"RSA\", \"kid\": \"rsa-2\", \"use\": \"sig\", \"alg\": \"RS256\",\n"
+             "   \"n\": \"%s\", \"e\": \"%s\"}\n"
+             "]}\n",
+             koct, n, e);
+    if (write_text("jwks.json", jwks, strlen(jwks)) < 0 ||
+        write_text("secret.txt", raw, sizeof(raw) - 1) < 0 ||
+        write_text("bad-jwks.json", "{\"keys\": [", 10) < 0 ||
+        write_text("empty-jwks.json", "{\"keys\": []}", 12) < 0)
+        return -1;
+    test_secret(s48, sizeof(s48), 11);
+    test_secret(s64, sizeof(s64), 200);
+    b64url(s48, sizeof(s48), b64);
+    hex(s64, sizeof(s64), hx);
+    setenv("SLUICE_TEST_B64", b64, 1);
+    setenv("SLUICE_TEST_HEX", hx, 1);
+    setenv("SLUICE_TEST_REDIS_PW", "redis-secret", 1);
+    return 0;
+}
+
+static void remove_keys(void)
+{
+    if (keys_made)
+        run("rm -rf '%s'", key_dir);
+}
+
+/* Loads text with every "@" replaced by key_dir. */
+static struct config *load_with_dir(const char *text, const char *name, struct config_errors *errs)
+{
+    size_t n = 1, dl = strlen(key_dir);
+    char *buf, *o;
+    struct config *c;
+
+    for (const char *p = text; *p; p++)
+        n += *p == '@' ? dl : 1;
+    if (!(buf = malloc(n)))
+        return NULL;
+    o = buf;
+    for (const char *p = text; *p; p++) {
+        if (*p == '@') {
+            memcpy(o, key_dir, dl);
+            o += dl;
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = '\0';
+    c = config_load_string(buf, name, errs);
+    free(buf);
+    return c;
+}
+
+/* An HS token for kid signed with key: what the key set must accept when
+ * the config decoded the secret right. */
+static void hs_token(const char *alg, const EVP_MD *md, const char *kid, const void *key,
+                     size_t keylen, char *out, size_t cap)
+{
+    char header[128], payload[128], h64[192], p64[192], s64[100];
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned maclen = 0;
+
+    snprintf(header, sizeof(header), "{\"alg\":\"%s\",\"typ\":\"JWT\",\"kid\":\"%s\"}", alg, kid);
+    snprintf(payload, sizeof(payload), "{\"sub\":\"u1\",\"exp\":%lld}",
+             (long long)time(NULL) + 3600);
+    b64url((const unsigned char *)header, strlen(header), h64);
+    b64url((const unsigned char *)payload, strlen(payload), p64);
+    snprintf(out, cap, "%s.%s", h64, p64);
+    HMAC(md, key, (int)keylen, (const unsigned char *)out, strlen(out), mac, &maclen);
+    b64url(mac, maclen, s64);
+    snprintf(out + strlen(out), cap - strlen(out), ".%s", s64);
+}
+
+/* The secrets as decoded verify tokens made with the original bytes. */
+static void check_secrets_verify(const struct authorizer *a)
+{
+    static const char raw[] = "0123456789abcdef0123456789abcdef-raw\n";
+    const struct jwt_keyset *sets[1] = { a->keys };
+    struct jwt_policy pol = { .max_token_bytes = 8192 };
+    unsigned char oct[32], s48[48], s64[64];
+    char tok[1024];
+    json_t *claims = NULL;
+
+    test_secret(oct, sizeof(oct), 3);
+    test_secret(s48, sizeof(s48), 11);
+    test_secret(s64, sizeof(s64), 200);
+    hs_token("HS256", EVP_sha256(), "hs-raw", raw, sizeof(raw) - 2, tok, sizeof(tok));
+    CHECK_INT(jwt_verify(sets, 1, tok, strlen(tok), &pol, time(NULL), &claims), JWT_OK);
+    json_decref(claims);
+    claims = NULL;
+    /* With the file's newline it is another secret. */
+    hs_token("HS256", EVP_sha256(), "hs-raw", raw, sizeof(raw) - 1, tok, sizeof(tok));
+    CHECK_INT(jwt_verify(sets, 1, tok, strlen(tok), &pol, time(NULL), &claims), JWT_BAD_SIGNATURE);
+    json_decref(claims);
+    claims = NULL;
+    hs_token("HS384", EVP_sha384(), "hs-b64", s48, sizeof(s48), tok, sizeof(tok));
+    CHECK_INT(jwt_verify(sets, 1, tok, strlen(tok), &pol, time(NULL), &claims), JWT_OK);
+    json_decref(claims);
+    claims = NULL;
+    hs_token("HS512", EVP_sha512(), "hs-hex", s64, sizeof(s64), tok, sizeof(tok));
+    CHECK_INT(jwt_verify(sets, 1, tok, strlen(tok), &pol, time(NULL), &claims), JWT_OK);
+    json_decref(claims);
+    claims = NULL;
+    hs_token("HS256", EVP_sha256(), "oct-1", oct, sizeof(oct), tok, sizeof(tok));
+    CHECK_INT(jwt_verify(sets, 1, tok, strlen(tok), &pol, time(NULL), &claims), JWT_OK);
+    json_decref(claims);
+}
+
+/* clang-format off */
+static const char auth_config[] =
+    "{\n"
+    "  \"listen\": [{\"address\": \"127.0.0.1:8080\"}],\n"
+    "  \"redis\": {\"address\": \"127.0.0.1:6380\", \"password_env\": \"SLUICE_TEST_REDIS_PW\",\n"
+    "            \"db\": 3, \"timeout_ms\": 500},\n"
+    "  \"authorizers\": {\n"
+    "    \"users\": {\n"
+    "      \"type\": \"jwt\",\n"
+    "      \"issuer\": \"https://issuer.test/\",\n"
+    "      \"audiences\": [\"orders-api\", \"admin-api\"],\n"
+    "      \"keys\": [\n"
+    "        {\"kid\": \"rsa-1\", \"file\": \"@/rsa.pub.pem\", \"algorithms\": [\"RS256\", \"PS256\"]},\n"
+    "        {\"kid\": \"ec-1\", \"file\": \"@/ec.pub.pem\", \"algorithms\": [\"ES256\"]},\n"
+    "        {\"kid\": \"hs-raw\", \"secret_file\": \"@/secret.txt\", \"algorithms\": [\"HS256\"]},\n"
+    "        {\"kid\": \"hs-b64\", \"secret_env\": \"SLUICE_TEST_B64\", \"encoding\": \"base64url\",\n"
+    "         \"algorithms\": [\"HS384\"]},\n"
+    "        {\"kid\": \"hs-hex\", \"secret_env\": \"SLUICE_TEST_HEX\", \"encoding\": \"hex\",\n"
+    "         \"algorithms\": [\"HS512\", \"HS256\"]}\n"
+    "      ],\n"
+    "      \"jwks_file\": \"@/jwks.json\",\n"
+    "      \"jwks_url\": \"https://issuer.test/.well-known/jwks.json?v=1\",\n"
+    "      \"jwks_ca_file\": \"@/ca.pem\",\n"
+    "      \"jwks_refresh_s\": 120,\n"
+    "      \"clock_skew_s\": 30,\n"
+    "      \"identity_source\": [\"$request.header.Authorization\",\n"
+    "                          \"$request.querystring.access_token\", \"$request.cookie.Session\"],\n"
+    "      \"cache_ttl_s\": 0,\n"
+    "      \"claims_to_headers\": {\"sub\": \"X-User-Id\", \"tenant\": \"x-tenant\"}\n"
+    "    },\n"
+    "    \"partners\": {\"type\": \"jwt\", \"jwks_url\": \"http://127.0.0.1:9999/jwks\",\n"
+    "                   \"claims_to_headers\": {\"sub\": \"x-user-id\", \"org\": \"X-Org\"}}\n"
+    "  },\n"
+    "  \"functions\": " FUNCS_F ",\n"
+    "  \"routes\": [\n"
+    "    {\"route\": \"GET /orders/{id}\", \"target\": \"f:1\", \"authorizer\": \"users\",\n"
+    "     \"scopes\": [\"read:orders\", \"openid\"]},\n"
+    "    {\"route\": \"GET /p\", \"target\": \"f:1\", \"authorizer\": \"partners\", \"scopes\": []},\n"
+    "    {\"route\": \"GET /open\", \"target\": \"f:1\"}\n"
+    "  ]\n"
+    "}\n";
+/* clang-format on */
+
+static void test_authorizers(void)
+{
+    struct config_errors errs = { 0 };
+    struct config *c = load_with_dir(auth_config, "auth.json", &errs);
+    const struct authorizer *users, *partners;
+
+    CHECK(c != NULL);
+    if (!c) {
+        dump_errors("authorizers", &errs);
+        config_errors_clear(&errs);
+        return;
+    }
+    CHECK_INT(c->nauthorizers, 2);
+    users = config_authorizer(c, "users");
+    partners = config_authorizer(c, "partners");
+    CHECK(users == &c->authorizers[0] && partners == &c->authorizers[1]);
+    CHECK(config_authorizer(c, "nope") == NULL);
+    if (!users || !partners)
+        goto out;
+    CHECK_STR(users->name, "users");
+    CHECK_INT(users->id, 0);
+    CHECK_INT(partners->id, 1);
+    CHECK_INT(users->type, AUTHORIZER_JWT);
+    CHECK_INT(users->nids, 3);
+    if (users->nids == 3) {
+        CHECK_INT(users->ids[0].kind, IDENTITY_HEADER);
+        CHECK_STR(users->ids[0].name, "authorization");
+        CHECK_INT(users->ids[1].kind, IDENTITY_QUERY);
+        CHECK_STR(users->ids[1].name, "access_token");
+        CHECK_INT(users->ids[2].kind, IDENTITY_COOKIE);
+        CHECK_STR(users->ids[2].name, "Session");
+    }
+    CHECK_INT(users->cache_ttl_s, 0);
+    CHECK_INT(users->nclaims_to_headers, 2);
+    if (users->nclaims_to_headers == 2) {
+        CHECK_STR(users->claims_to_headers[0].claim, "sub");
+        CHECK_STR(users->claims_to_headers[0].header, "x-user-id");
+        CHECK_STR(users->claims_to_headers[1].claim, "tenant");
+        CHECK_STR(users->claims_to_headers[1].header, "x-tenant");
+    }
+    CHECK_STR(users->issuer, "https://issuer.test/");
+    CHECK_INT(users->naudiences, 2);
+    if (users->naudiences == 2) {
+        CHECK_STR(users->audiences[0], "orders-api");
+        CHECK_STR(users->audiences[1], "admin-api");
+    }
+    CHECK_INT(users->clock_skew_s, 30);
+    CHECK(users->keys != NULL);
+    if (users->keys) {
+        /* five from "keys", two from the JWKS file */
+        CHECK_INT(jwt_keyset_count(users->keys), 7);
+        CHECK(jwt_keyset_has_kid(users->keys, "rsa-1", 5));
+        CHECK(jwt_keyset_has_kid(users->keys, "hs-hex", 6));
+        CHECK(jwt_keyset_has_kid(users->keys, "oct-1", 5));
+        CHECK(jwt_keyset_has_kid(users->keys, "rsa-2", 5));
+        check_secrets_verify(users);
+    }
+    CHECK_STR(users->jwks_url, "https://issuer.test/.well-known/jwks.json?v=1");
+    CHECK(users->jwks_ca_file && strstr(users->jwks_ca_file, "/ca.pem"));
+    CHECK_INT(users->jwks_refresh_s, 120);
+    CHECK(users->jwks == NULL);
+
+    /* Defaults. */
+    CHECK_INT(partners->nids, 1);
+    if (partners->nids == 1) {
+        CHECK_INT(partners->ids[0].kind, IDENTITY_HEADER);
+        CHECK_STR(partners->ids[0].name, "authorization");
+    }
+    CHECK_INT(partners->cache_ttl_s, 300);
+    CHECK_INT(partners->clock_skew_s, 60);
+    CHECK_INT(partners->jwks_refresh_s, 600);
+    CHECK(partners->issuer == NULL);
+    CHECK_INT(partners->naudiences, 0);
+    CHECK(partners->keys != NULL && jwt_keyset_count(partners->keys) == 0);
+    CHECK_STR(partners->jwks_url, "http://127.0.0.1:9999/jwks");
+    CHECK(partners->jwks_ca_file == NULL);
+
+    /* Every claim header once. */
+    CHECK_INT(c->nclaim_headers, 3);
+    if (c->nclaim_headers == 3) {
+        CHECK_STR(c->claim_headers[0], "x-user-id");
+        CHECK_STR(c->claim_headers[1], "x-tenant");
+        CHECK_STR(c->claim_headers[2], "x-org");
+    }
+
+    CHECK_INT(c->nroutes, 3);
+    CHECK(c->routes[0].authorizer == users);
+    CHECK_INT(c->routes[0].nscopes, 2);
+    if (c->routes[0].nscopes == 2) {
+        CHECK_STR(c->routes[0].scopes[0], "read:orders");
+        CHECK_STR(c->routes[0].scopes[1], "openid");
+    }
+    CHECK(c->routes[1].authorizer == partners);
+    CHECK_INT(c->routes[1].nscopes, 0);
+    CHECK(c->routes[2].authorizer == NULL);
+    CHECK_INT(c->routes[2].nscopes, 0);
+
+    CHECK_INT(c->redis.enabled, 1);
+    CHECK_STR(c->redis.address, "127.0.0.1:6380");
+    CHECK_STR(c->redis.host, "127.0.0.1");
+    CHECK_INT(c->redis.port, 6380);
+    CHECK_STR(c->redis.password, "redis-secret");
+    CHECK_INT(c->redis.db, 3);
+    CHECK_STR(c->redis.prefix, "sluice:");
+    CHECK_INT(c->redis.timeout_ms, 500);
+out:
+    config_unref(c);
+    config_errors_clear(&errs);
+}
+
+/* Without authorizers or redis nothing is set. */
+static void test_no_authorizers(void)
+{
+    struct config_errors errs = { 0 };
+    struct config *c =
+        config_load_string(DOC("  \"redis\": {\"address\": \"[::1]:6379\"},\n"), "r.json", &errs);
+
+    CHECK(c != NULL);
+    if (c) {
+        CHECK_INT(c->nauthorizers, 0);
+        CHECK(c->authorizers == NULL);
+        CHECK_INT(c->nclaim_headers, 0);
+        CHECK(c->routes[0].authorizer == NULL);
+        CHECK_INT(c->redis.enabled, 1);
+        CHECK_STR(c->redis.host, "::1");
+        CHECK_INT(c->redis.port, 6379);
+        CHECK(c->redis.password == NULL);
+        CHECK_INT(c->redis.db, 0);
+        CHECK_STR(c->redis.prefix, "sluice:");
+        CHECK_INT(c->redis.timeout_ms, 200);
+    }
+    config_unref(c);
+    c = config_load_string(DOC(""), "r.json", &errs);
+    CHECK(c != NULL);
+    if (c) {
+        CHECK_INT(c->redis.enabled, 0);
+        CHECK(c->redis.prefix == NULL);
+    }
+    config_unref(c);
+    config_errors_clear(&errs);
+}
+
+/* A secret shorter than 32 bytes is refused by the key set (jwt.h): so
+ * where 31 fails and 32 passes, the decoding gave the right length. A
+ * secret file's final newline is not part of it. */
+static void test_secret_lengths(void)
+{
+    static const struct {
+        const char *name, *enc, *value; /* value: written to the variable */
+        int ok;
+    } cases[] = {
+        { "hex 32", "hex", "000102030405060708090a0b0c0d0e0f101112131415161718191A1B1C1D1E1F", 1 },
+        { "hex 31", "hex", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e", 0 },
+        { "b64 32", "base64url", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8", 1 },
+        { "b64 32 padded", "base64url", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", 1 },
+        { "b64 31", "base64url", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg", 0 },
+        { "raw 32", "raw", "0123456789abcdef0123456789abcdef", 1 },
+        { "raw 31", "raw", "0123456789abcdef0123456789abcde", 0 },
+    };
+    char doc[1024];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct config_errors errs = { 0 };
+        struct config *c;
+
+        setenv("SLUICE_TEST_LEN", cases[i].value, 1);
+        snprintf(
+            doc, sizeof(doc),
+            DOC("  \"authorizers\": {\"a\": {\"type\": \"jwt\", \"keys\": [{\"secret_env\": "
+                "\"SLUICE_TEST_LEN\", \"encoding\": \"%s\", \"algorithms\": [\"HS256\"]}]}},\n"),
+            cases[i].enc);
+        c = config_load_string(doc, "len.json", &errs);
+        CHECKF((c != NULL) == cases[i].ok, "%s: loaded %d", cases[i].name, c != NULL);
+        if (!cases[i].ok)
+            CHECKF(error_at(&errs, "authorizers.a.keys[0]") != NULL, "%s: error elsewhere",
+                   cases[i].name);
+        config_unref(c);
+        config_errors_clear(&errs);
+    }
+    unsetenv("SLUICE_TEST_LEN");
+
+    /* 31 bytes and a newline: 31. 32 and a newline: 32. */
+    for (int ok = 0; ok < 2; ok++) {
+        struct config_errors errs = { 0 };
+        struct config *c;
+        const char *text =
+            ok ? "0123456789abcdef0123456789abcdef\n" : "0123456789abcdef0123456789abcde\n";
+
+        CHECK(write_text("nl-secret", text, strlen(text)) == 0);
+        c = load_with_dir(
+            DOC("  \"authorizers\": {\"a\": {\"type\": \"jwt\", \"keys\": [{\"secret_file\": "
+                "\"@/nl-secret\", \"algorithms\": [\"HS256\"]}]}},\n"),
+            "nl.json", &errs);
+        CHECKF((c != NULL) == ok, "secret file with a newline, %d: loaded %d", ok, c != NULL);
+        config_unref(c);
+        config_errors_clear(&errs);
+    }
+}
+
+struct file_case {
+    const char *name;
+    const char *json; /* "@" is the key directory */
+    const char *path;
+    int line;
+    const char *msg;
+};
+
+/* clang-format off */
+static const struct file_case file_cases[] = {
+    { "HS with a PEM file",
+      DOC_KEYS("{\"file\": \"@/rsa.pub.pem\", \"algorithms\": [\"HS256\"]}"),
+      "authorizers.a.keys[0].file", 4, "an HMAC algorithm cannot use a public key" },
+    { "ES256 with an RSA file",
+      DOC_KEYS("{\"file\": \"@/rsa.pub.pem\", \"algorithms\": [\"ES256\"]}"),
+      "authorizers.a.keys[0].file", 4, "cannot verify ES256" },
+    { "private key file",
+      DOC_KEYS("{\"file\": \"@/rsa.key\", \"algorithms\": [\"RS256\"]}"),
+      "authorizers.a.keys[0].file", 4, "holds a private key" },
+    { "PEM file that is not one",
+      DOC_KEYS("{\"file\": \"@/jwks.json\", \"algorithms\": [\"RS256\"]}"),
+      "authorizers.a.keys[0].file", 4, "no PUBLIC KEY or CERTIFICATE" },
+    { "jwks ca file without a url",
+      DOC_AUTHZ("\"keys\": [" HS_KEY("") "], \"jwks_ca_file\": \"@/ca.pem\""),
+      "authorizers.a.jwks_ca_file", 4, "jwks_ca_file is only used with jwks_url" },
+    { "bad jwks file", DOC_AUTHZ("\"jwks_file\": \"@/bad-jwks.json\""), "authorizers.a.jwks_file", 4,
+      "invalid JWKS file" },
+    { "jwks file without keys", DOC_AUTHZ("\"jwks_file\": \"@/empty-jwks.json\""),
+      "authorizers.a.jwks_file", 4, "holds no usable key (0 skipped)" },
+    { "secret file too large",
+      DOC_KEYS("{\"secret_file\": \"@/big\", \"algorithms\": [\"HS256\"]}"),
+      "authorizers.a.keys[0].secret_file", 4, "file is larger than 64 KiB" },
+    { "jwks file too large", DOC_AUTHZ("\"jwks_file\": \"@/huge\""), "authorizers.a.jwks_file", 4,
+      "file is larger than 1 MiB" },
+};
+/* clang-format on */
+
+static void test_authorizer_file_errors(void)
+{
+    char *big = calloc(1, (1u << 20) + 1);
+
+    CHECK(big != NULL);
+    if (!big)
+        return;
+    memset(big, 'a', (1u << 20) + 1);
+    CHECK(write_text("big", big, (64u << 10) + 1) == 0);
+    CHECK(write_text("huge", big, (1u << 20) + 1) == 0);
+    free(big);
+    for (size_t i = 0; i < sizeof(file_cases) / sizeof(file_cases[0]); i++) {
+        const struct file_case *fc = &file_cases[i];
+        struct config_errors errs = { 0 };
+        struct config *c = load_with_dir(fc->json, "files.json", &errs);
+        const struct config_error *e = error_at(&errs, fc->path);
+        int before = unit_failures;
+
+        CHECKF(c == NULL, "%s: the config loaded", fc->name);
+        config_unref(c);
+        CHECKF(errs.n == 1, "%s: %zu errors, expected 1", fc->name, errs.n);
+        CHECKF(e != NULL, "%s: no error at path \"%s\"", fc->name, fc->path);
+        if (e) {
+            CHECKF(e->line == fc->line, "%s: line %d, expected %d", fc->name, e->line, fc->line);
+            CHECKF(strstr(e->message, fc->msg) != NULL, "%s: message \"%s\" lacks \"%s\"", fc->name,
+                   e->message, fc->msg);
+            CHECKF(e->message[0] != '\0', "%s: empty message", fc->name);
+        }
+        if (unit_failures != before)
+            dump_errors(fc->name, &errs);
+        config_errors_clear(&errs);
+    }
+}
+
+/* Secrets never reach an error message. */
+static void test_secrets_not_shown(void)
+{
+    struct config_errors errs = { 0 };
+    struct config *c;
+
+    setenv("SLUICE_TEST_LEAK", "topsecret-zz-not-hex", 1);
+    c = config_load_string(DOC_KEYS("{\"secret_env\": \"SLUICE_TEST_LEAK\", \"encoding\": \"hex\", "
+                                    "\"algorithms\": [\"HS256\"]}"),
+                           "leak.json", &errs);
+    CHECK(c == NULL);
+    CHECK_INT(errs.n, 1);
+    for (size_t i = 0; i < errs.n; i++)
+        CHECK(strstr(errs.v[i].message, "topsecret") == NULL);
+    config_unref(c);
+    config_errors_clear(&errs);
+    unsetenv("SLUICE_TEST_LEAK");
+}
+
 int main(void)
 {
+    /* For the error cases: a good secret (40 bytes), bad encodings, a
+     * short one, unset and empty variables. */
+    setenv("SLUICE_TEST_HS_SECRET", "0123456789abcdef0123456789abcdef01234567", 1);
+    setenv("SLUICE_TEST_BAD_HEX", "0g", 1);
+    setenv("SLUICE_TEST_BAD_B64", "ab+/cd", 1);
+    setenv("SLUICE_TEST_SHORT", "0123456789", 1);
+    setenv("SLUICE_TEST_EMPTY", "", 1);
+    unsetenv("SLUICE_TEST_UNSET");
+
     test_json_lines();
     test_full_config();
     test_defaults();
@@ -784,5 +1592,15 @@ int main(void)
     test_errors_print();
     test_load_file();
     test_refcount();
+    test_no_authorizers();
+    test_secrets_not_shown();
+    keys_made = make_keys() == 0;
+    CHECKF(keys_made, "cannot make the test keys in %s (is openssl installed?)", key_dir);
+    if (keys_made) {
+        test_authorizers();
+        test_secret_lengths();
+        test_authorizer_file_errors();
+    }
+    remove_keys();
     return unit_done("test_config");
 }

@@ -1,0 +1,1187 @@
+/* jwt.c - JWT key sets (PEM, secrets, JWKS) and token verification: framing, alg, kid, claims. */
+#include "jwt.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/objects.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include "util.h"
+
+/* libjwt's header is also named jwt.h (ours shadows it on the include
+ * path) and declares its own enum jwt_alg, so it cannot be included here.
+ * These are the two calls we make, declared as libjwt 1.x declares them. */
+typedef struct jwt jwt_t;
+int jwt_decode(jwt_t **jwt, const char *token, const unsigned char *key, int key_len);
+void jwt_free(jwt_t *jwt);
+
+#define DEFAULT_MAX_TOKEN 8192     /* when a policy leaves max_token_bytes at 0 */
+#define MAX_CANDIDATES 16          /* keys tried for one token */
+#define KEY_FILE_MAX (1024 * 1024) /* a PEM file longer than this is not a key */
+#define SECRET_MIN 32
+#define RSA_MIN_BITS 2048 /* smaller moduli are factorable by now or soon */
+#define RSA_MAX_BITS 16384
+#define JWK_MEMBER_MAX 4096 /* base64url chars of one JWK number (RSA 16384 bits = 2731) */
+
+/* Stack space for decoding; bigger segments go to the heap. */
+#define HEADER_STACK 1024
+#define PAYLOAD_STACK 2048
+#define SIG_STACK 1100 /* an RSA-8192 signature */
+#define TOKEN_STACK 4096
+
+#define ALGS_RS (JWT_RS256 | JWT_RS384 | JWT_RS512)
+#define ALGS_PS (JWT_PS256 | JWT_PS384 | JWT_PS512)
+#define ALGS_ES (JWT_ES256 | JWT_ES384 | JWT_ES512)
+#define ALGS_ALL (JWT_ALGS_HMAC | ALGS_RS | ALGS_PS | ALGS_ES | JWT_EDDSA)
+/* What libjwt 1.10 verifies correctly (it has no PS and no EdDSA). */
+#define ALGS_LIBJWT (JWT_ALGS_HMAC | ALGS_RS | ALGS_ES)
+
+struct alg_info {
+    unsigned bit;
+    const char *name;
+    const EVP_MD *(*md)(void); /* NULL for EdDSA, which hashes internally */
+};
+
+static const struct alg_info alg_table[] = {
+    { JWT_HS256, "HS256", EVP_sha256 }, { JWT_HS384, "HS384", EVP_sha384 },
+    { JWT_HS512, "HS512", EVP_sha512 }, { JWT_RS256, "RS256", EVP_sha256 },
+    { JWT_RS384, "RS384", EVP_sha384 }, { JWT_RS512, "RS512", EVP_sha512 },
+    { JWT_ES256, "ES256", EVP_sha256 }, { JWT_ES384, "ES384", EVP_sha384 },
+    { JWT_ES512, "ES512", EVP_sha512 }, { JWT_PS256, "PS256", EVP_sha256 },
+    { JWT_PS384, "PS384", EVP_sha384 }, { JWT_PS512, "PS512", EVP_sha512 },
+    { JWT_EDDSA, "EdDSA", NULL },
+};
+#define NALGS (sizeof(alg_table) / sizeof(alg_table[0]))
+
+enum key_kind { KEY_HMAC, KEY_RSA, KEY_RSA_PSS, KEY_EC, KEY_ED25519 };
+
+struct jwt_key {
+    char *kid; /* NULL when the key has none */
+    size_t kidlen;
+    unsigned algs; /* the only algorithms this key verifies */
+    enum key_kind kind;
+    unsigned char *secret; /* HMAC */
+    size_t secret_len;
+    EVP_PKEY *pkey; /* public keys: parsed once, shared read-only by threads */
+    char *pem;      /* the public key as PEM, for libjwt (RS/ES keys only) */
+    size_t pem_len;
+    size_t ec_size; /* EC: bytes of R and of S in a JWS signature */
+};
+
+struct jwt_keyset {
+    atomic_uint refs;
+    struct jwt_key *keys;
+    size_t nkeys, cap;
+};
+
+/* ------------------------------------------------------------ algorithms */
+
+unsigned jwt_alg_from_name(const char *name, size_t len)
+{
+    if (!name)
+        return 0;
+    for (size_t i = 0; i < NALGS; i++)
+        if (strlen(alg_table[i].name) == len && memcmp(alg_table[i].name, name, len) == 0)
+            return alg_table[i].bit;
+    return 0;
+}
+
+const char *jwt_alg_name(unsigned alg)
+{
+    for (size_t i = 0; i < NALGS; i++)
+        if (alg_table[i].bit == alg)
+            return alg_table[i].name;
+    return "?";
+}
+
+static const struct alg_info *alg_info(unsigned bit)
+{
+    for (size_t i = 0; i < NALGS; i++)
+        if (alg_table[i].bit == bit)
+            return &alg_table[i];
+    return NULL;
+}
+
+/* -------------------------------------------------------------- base64url */
+
+static int b64_val(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '-')
+        return 62;
+    if (c == '_')
+        return 63;
+    return -1;
+}
+
+/* Strict: the url alphabet only, no padding, and the unused low bits of a
+ * final partial group must be zero, so each byte string has exactly one
+ * accepted spelling (no token malleability). */
+long jwt_b64url_decode(const char *in, size_t len, unsigned char *out)
+{
+    const unsigned char *s = (const unsigned char *)in;
+    size_t o = 0, i = 0, full = len / 4 * 4;
+    int v[4];
+
+    if (len % 4 == 1 || len / 4 > (size_t)LONG_MAX / 3 - 1)
+        return -1;
+    for (; i < full; i += 4) {
+        for (int k = 0; k < 4; k++)
+            if ((v[k] = b64_val(s[i + k])) < 0)
+                return -1;
+        out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
+        out[o++] = (unsigned char)((v[1] & 0x0f) << 4 | v[2] >> 2);
+        out[o++] = (unsigned char)((v[2] & 0x03) << 6 | v[3]);
+    }
+    if (len - full >= 2) {
+        if ((v[0] = b64_val(s[i])) < 0 || (v[1] = b64_val(s[i + 1])) < 0)
+            return -1;
+        out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
+        if (len - full == 2) {
+            if (v[1] & 0x0f)
+                return -1;
+        } else {
+            if ((v[2] = b64_val(s[i + 2])) < 0 || (v[2] & 0x03))
+                return -1;
+            out[o++] = (unsigned char)((v[1] & 0x0f) << 4 | v[2] >> 2);
+        }
+    }
+    return (long)o;
+}
+
+/* Decodes a segment into stack[0..cap) or, when it may not fit, into a new
+ * heap buffer returned in *heap (the caller frees it). Returns the length,
+ * -1 when it is not base64url, -2 when out of memory. */
+static long seg_decode(const char *in, size_t len, unsigned char *stack, size_t cap,
+                       unsigned char **out, unsigned char **heap)
+{
+    size_t need = len / 4 * 3 + 3;
+
+    *heap = NULL;
+    *out = stack;
+    if (need > cap) {
+        if (!(*heap = malloc(need)))
+            return -2;
+        *out = *heap;
+    }
+    return jwt_b64url_decode(in, len, *out);
+}
+
+/* --------------------------------------------------------------- key sets */
+
+struct jwt_keyset *jwt_keyset_new(void)
+{
+    struct jwt_keyset *ks = calloc(1, sizeof(*ks));
+
+    if (ks)
+        atomic_init(&ks->refs, 1);
+    return ks;
+}
+
+struct jwt_keyset *jwt_keyset_ref(struct jwt_keyset *ks)
+{
+    if (ks)
+        atomic_fetch_add_explicit(&ks->refs, 1, memory_order_relaxed);
+    return ks;
+}
+
+static void key_clear(struct jwt_key *k)
+{
+    free(k->kid);
+    if (k->secret) {
+        OPENSSL_cleanse(k->secret, k->secret_len);
+        free(k->secret);
+    }
+    EVP_PKEY_free(k->pkey);
+    free(k->pem);
+    memset(k, 0, sizeof(*k));
+}
+
+void jwt_keyset_unref(struct jwt_keyset *ks)
+{
+    if (!ks)
+        return;
+    /* acq_rel: the last owner must see every other owner's reads done. */
+    if (atomic_fetch_sub_explicit(&ks->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    for (size_t i = 0; i < ks->nkeys; i++)
+        key_clear(&ks->keys[i]);
+    free(ks->keys);
+    free(ks);
+}
+
+size_t jwt_keyset_count(const struct jwt_keyset *ks)
+{
+    return ks ? ks->nkeys : 0;
+}
+
+int jwt_keyset_has_kid(const struct jwt_keyset *ks, const char *kid, size_t kidlen)
+{
+    if (!ks || !kid)
+        return 0;
+    for (size_t i = 0; i < ks->nkeys; i++)
+        if (ks->keys[i].kid && ks->keys[i].kidlen == kidlen &&
+            memcmp(ks->keys[i].kid, kid, kidlen) == 0)
+            return 1;
+    return 0;
+}
+
+/* Appends *k (taking what it owns) or, when out of memory, frees it. */
+static int keyset_push(struct jwt_keyset *ks, struct jwt_key *k, char *why, size_t cap)
+{
+    if (ks->nkeys == ks->cap) {
+        size_t ncap = ks->cap ? ks->cap * 2 : 4;
+        struct jwt_key *nk = realloc(ks->keys, ncap * sizeof(*nk));
+
+        if (!nk) {
+            key_clear(k);
+            fmt_buf(why, cap, "out of memory");
+            return -1;
+        }
+        ks->keys = nk;
+        ks->cap = ncap;
+    }
+    ks->keys[ks->nkeys++] = *k;
+    return 0;
+}
+
+static int key_set_kid(struct jwt_key *k, const char *kid, size_t kidlen)
+{
+    if (!kid)
+        return 0;
+    if (!(k->kid = malloc(kidlen + 1)))
+        return -1;
+    memcpy(k->kid, kid, kidlen);
+    k->kid[kidlen] = '\0';
+    k->kidlen = kidlen;
+    return 0;
+}
+
+/* Names the first algorithm of bad, for error messages. */
+static const char *first_alg(unsigned bad)
+{
+    for (size_t i = 0; i < NALGS; i++)
+        if (bad & alg_table[i].bit)
+            return alg_table[i].name;
+    return "an unknown algorithm";
+}
+
+/* Sets k->kind (and ec_size) from k->pkey and checks that algs suit the
+ * key: this is where a key gets the only algorithms it will verify. */
+static int key_classify(struct jwt_key *k, unsigned algs, char *why, size_t cap)
+{
+    unsigned allowed;
+    const char *what;
+    char curve[64];
+    size_t curvelen = 0;
+
+    if (EVP_PKEY_is_a(k->pkey, "RSA") || EVP_PKEY_is_a(k->pkey, "RSA-PSS")) {
+        int bits = EVP_PKEY_get_bits(k->pkey);
+
+        if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS) {
+            fmt_buf(why, cap, "RSA key of %d bits (%d to %d allowed)", bits, RSA_MIN_BITS,
+                    RSA_MAX_BITS);
+            return -1;
+        }
+        /* An RSASSA-PSS key is restricted to PSS by its own definition. */
+        k->kind = EVP_PKEY_is_a(k->pkey, "RSA") ? KEY_RSA : KEY_RSA_PSS;
+        allowed = k->kind == KEY_RSA ? ALGS_RS | ALGS_PS : ALGS_PS;
+        what = k->kind == KEY_RSA ? "RSA" : "RSA-PSS";
+    } else if (EVP_PKEY_is_a(k->pkey, "EC")) {
+        int nid;
+
+        /* Only named curves: explicit parameters (even ones OpenSSL matches
+         * to a named curve) are an attack surface we need not have. */
+        if (EVP_PKEY_get_utf8_string_param(k->pkey, OSSL_PKEY_PARAM_EC_ENCODING, curve,
+                                           sizeof(curve), &curvelen) != 1 ||
+            strcmp(curve, OSSL_PKEY_EC_ENCODING_GROUP) != 0 ||
+            EVP_PKEY_get_group_name(k->pkey, curve, sizeof(curve), &curvelen) != 1) {
+            ERR_clear_error();
+            fmt_buf(why, cap, "EC key without a named curve");
+            return -1;
+        }
+        if ((nid = OBJ_sn2nid(curve)) == NID_undef)
+            nid = EC_curve_nist2nid(curve);
+        k->kind = KEY_EC;
+        if (nid == NID_X9_62_prime256v1) {
+            allowed = JWT_ES256, k->ec_size = 32, what = "EC P-256";
+        } else if (nid == NID_secp384r1) {
+            allowed = JWT_ES384, k->ec_size = 48, what = "EC P-384";
+        } else if (nid == NID_secp521r1) {
+            allowed = JWT_ES512, k->ec_size = 66, what = "EC P-521";
+        } else {
+            fmt_buf(why, cap, "EC curve %s is not supported (P-256, P-384, P-521)", curve);
+            return -1;
+        }
+    } else if (EVP_PKEY_is_a(k->pkey, "ED25519")) {
+        k->kind = KEY_ED25519;
+        allowed = JWT_EDDSA;
+        what = "Ed25519";
+    } else {
+        const char *t = EVP_PKEY_get0_type_name(k->pkey);
+
+        fmt_buf(why, cap, "unsupported key type %s", t ? t : "?");
+        return -1;
+    }
+    if (algs & JWT_ALGS_HMAC) {
+        fmt_buf(why, cap, "an HMAC algorithm cannot use a public key");
+        return -1;
+    }
+    if (!algs) {
+        fmt_buf(why, cap, "no algorithm given for the key");
+        return -1;
+    }
+    if (algs & ~allowed) {
+        fmt_buf(why, cap, "an %s key cannot verify %s", what, first_alg(algs & ~allowed));
+        return -1;
+    }
+    /* Keys from files and from JWKS alike: an RSA modulus that is even, an
+     * EC point off its curve, are refused here rather than at each token. */
+    if (k->kind != KEY_ED25519) {
+        EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
+        int ok = c && EVP_PKEY_public_check(c) == 1;
+
+        EVP_PKEY_CTX_free(c);
+        if (!ok) {
+            ERR_clear_error();
+            fmt_buf(why, cap, "the %s public key is invalid", what);
+            return -1;
+        }
+    }
+    k->algs = algs;
+    return 0;
+}
+
+/* libjwt 1.10 takes keys only as PEM text; made once here, not per token. */
+static int key_make_pem(struct jwt_key *k)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    char *data;
+    long n;
+    int rc = -1;
+
+    if (!b || PEM_write_bio_PUBKEY(b, k->pkey) != 1)
+        goto out;
+    n = BIO_get_mem_data(b, &data);
+    if (n <= 0 || n > INT_MAX || !(k->pem = malloc((size_t)n + 1)))
+        goto out;
+    memcpy(k->pem, data, (size_t)n);
+    k->pem[n] = '\0';
+    k->pem_len = (size_t)n;
+    rc = 0;
+out:
+    BIO_free(b);
+    if (rc)
+        ERR_clear_error();
+    return rc;
+}
+
+/* Adds a public key; pkey is taken (freed on failure). */
+static int add_public(struct jwt_keyset *ks, const char *kid, size_t kidlen, EVP_PKEY *pkey,
+                      unsigned algs, char *why, size_t cap)
+{
+    struct jwt_key k = { 0 };
+
+    k.pkey = pkey;
+    if (key_classify(&k, algs, why, cap) < 0)
+        goto fail;
+    if (key_set_kid(&k, kid, kidlen) < 0 || ((algs & ALGS_LIBJWT) && key_make_pem(&k) < 0)) {
+        fmt_buf(why, cap, "out of memory");
+        goto fail;
+    }
+    return keyset_push(ks, &k, why, cap);
+fail:
+    key_clear(&k);
+    return -1;
+}
+
+static int add_secret(struct jwt_keyset *ks, const char *kid, size_t kidlen,
+                      const unsigned char *secret, size_t len, unsigned algs, char *why, size_t cap)
+{
+    struct jwt_key k = { 0 };
+
+    if (!algs || (algs & ~JWT_ALGS_HMAC)) {
+        fmt_buf(why, cap, "a secret verifies only HS256, HS384 and HS512, not %s",
+                algs ? first_alg(algs & ~JWT_ALGS_HMAC) : "nothing");
+        return -1;
+    }
+    if (len < SECRET_MIN || len > INT_MAX) {
+        fmt_buf(why, cap, "a secret of %zu bytes is too short (at least %d)", len, SECRET_MIN);
+        return -1;
+    }
+    k.kind = KEY_HMAC;
+    k.algs = algs;
+    if (!(k.secret = malloc(len)) || key_set_kid(&k, kid, kidlen) < 0) {
+        key_clear(&k);
+        fmt_buf(why, cap, "out of memory");
+        return -1;
+    }
+    memcpy(k.secret, secret, len);
+    k.secret_len = len;
+    return keyset_push(ks, &k, why, cap);
+}
+
+int jwt_keyset_add_secret(struct jwt_keyset *ks, const char *kid, const unsigned char *secret,
+                          size_t len, unsigned algs, char *err, size_t errlen)
+{
+    return add_secret(ks, kid, kid ? strlen(kid) : 0, secret, len, algs, err, errlen);
+}
+
+/* Never prompt on a terminal for a passphrase: public keys have none. */
+static int no_password(char *buf, int size, int rwflag, void *u)
+{
+    return -1;
+}
+
+/* Reads a whole file of at most max bytes, NUL-terminated. Caller frees. */
+static char *read_file(const char *path, size_t max, size_t *len, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t n = 0;
+
+    if (!f) {
+        fmt_buf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (!(buf = malloc(max + 1))) {
+        fmt_buf(err, errlen, "%s: out of memory", path);
+        goto fail;
+    }
+    n = fread(buf, 1, max + 1, f);
+    if (ferror(f)) {
+        fmt_buf(err, errlen, "%s: read error", path);
+        goto fail;
+    }
+    if (n > max) {
+        fmt_buf(err, errlen, "%s: larger than %zu bytes, not a key file", path, max);
+        goto fail;
+    }
+    fclose(f);
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+fail:
+    free(buf);
+    fclose(f);
+    return NULL;
+}
+
+int jwt_keyset_add_pem_file(struct jwt_keyset *ks, const char *kid, const char *path, unsigned algs,
+                            char *err, size_t errlen)
+{
+    char why[200];
+    size_t len;
+    char *text = read_file(path, KEY_FILE_MAX, &len, err, errlen);
+    BIO *b = NULL;
+    EVP_PKEY *pkey = NULL;
+    X509 *cert = NULL;
+    int rc = -1;
+
+    if (!text)
+        return -1;
+    /* A gateway must never hold signing keys; say so rather than "no key". */
+    if (strstr(text, "PRIVATE KEY")) {
+        fmt_buf(err, errlen, "%s: holds a private key; give its public key (openssl pkey -pubout)",
+                path);
+        goto out;
+    }
+    if (!(b = BIO_new_mem_buf(text, (int)len)))
+        goto oom;
+    if (!(pkey = PEM_read_bio_PUBKEY(b, NULL, no_password, NULL))) {
+        /* Not a PUBLIC KEY block: perhaps a certificate, from a fresh start. */
+        ERR_clear_error();
+        BIO_free(b);
+        if (!(b = BIO_new_mem_buf(text, (int)len)))
+            goto oom;
+        if ((cert = PEM_read_bio_X509(b, NULL, no_password, NULL)))
+            pkey = X509_get_pubkey(cert);
+        ERR_clear_error();
+        if (!pkey) {
+            fmt_buf(err, errlen, "%s: no PUBLIC KEY or CERTIFICATE in PEM form", path);
+            goto out;
+        }
+    }
+    if (add_public(ks, kid, kid ? strlen(kid) : 0, pkey, algs, why, sizeof(why)) < 0) {
+        fmt_buf(err, errlen, "%s: %s", path, why);
+        goto out;
+    }
+    rc = 0;
+    goto out;
+oom:
+    fmt_buf(err, errlen, "%s: out of memory", path);
+out:
+    X509_free(cert);
+    BIO_free(b);
+    free(text);
+    return rc;
+}
+
+/* ------------------------------------------------------------------- JWKS */
+
+/* Decodes the base64url member name of jwk into a new buffer. */
+static unsigned char *jwk_bytes(const json_t *jwk, const char *name, size_t *len, char *why,
+                                size_t cap)
+{
+    const json_t *v = json_object_get(jwk, name);
+    unsigned char *out;
+    long n;
+
+    if (!json_is_string(v)) {
+        fmt_buf(why, cap, "\"%s\" missing or not a string", name);
+        return NULL;
+    }
+    if (json_string_length(v) > JWK_MEMBER_MAX) {
+        fmt_buf(why, cap, "\"%s\" too long", name);
+        return NULL;
+    }
+    if (!(out = malloc(json_string_length(v) / 4 * 3 + 3))) {
+        fmt_buf(why, cap, "out of memory");
+        return NULL;
+    }
+    if ((n = jwt_b64url_decode(json_string_value(v), json_string_length(v), out)) <= 0) {
+        fmt_buf(why, cap, "\"%s\" is not base64url", name);
+        free(out);
+        return NULL;
+    }
+    *len = (size_t)n;
+    return out;
+}
+
+static EVP_PKEY *pkey_fromdata(const char *type, const OSSL_PARAM *params)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
+    EVP_PKEY *pkey = NULL;
+
+    if (!ctx || EVP_PKEY_fromdata_init(ctx) != 1 ||
+        EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, (OSSL_PARAM *)params) != 1) {
+        EVP_PKEY_free(pkey);
+        pkey = NULL;
+    }
+    EVP_PKEY_CTX_free(ctx);
+    return pkey;
+}
+
+static EVP_PKEY *jwk_rsa(const json_t *jwk, char *why, size_t cap)
+{
+    size_t nlen = 0, elen = 0;
+    unsigned char *n = jwk_bytes(jwk, "n", &nlen, why, cap);
+    unsigned char *e = n ? jwk_bytes(jwk, "e", &elen, why, cap) : NULL;
+    BIGNUM *bn = NULL, *be = NULL;
+    OSSL_PARAM_BLD *bld = NULL;
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY *pkey = NULL;
+
+    if (!e)
+        goto out;
+    if (!(bn = BN_bin2bn(n, (int)nlen, NULL)) || !(be = BN_bin2bn(e, (int)elen, NULL)) ||
+        !(bld = OSSL_PARAM_BLD_new()) || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) ||
+        !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) ||
+        !(params = OSSL_PARAM_BLD_to_param(bld)) || !(pkey = pkey_fromdata("RSA", params)))
+        fmt_buf(why, cap, "RSA key from n and e refused");
+out:
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    BN_free(bn);
+    BN_free(be);
+    free(n);
+    free(e);
+    return pkey;
+}
+
+static EVP_PKEY *jwk_ec(const json_t *jwk, const char *group, size_t size, char *why, size_t cap)
+{
+    size_t xlen = 0, ylen = 0;
+    unsigned char *x = jwk_bytes(jwk, "x", &xlen, why, cap);
+    unsigned char *y = x ? jwk_bytes(jwk, "y", &ylen, why, cap) : NULL;
+    unsigned char point[1 + 2 * 66];
+    EVP_PKEY *pkey = NULL;
+
+    if (!y)
+        goto out;
+    /* RFC 7518 6.2.1.2: each coordinate is exactly the field size. */
+    if (xlen != size || ylen != size) {
+        fmt_buf(why, cap, "\"x\" and \"y\" must be %zu bytes each", size);
+        goto out;
+    }
+    point[0] = 0x04; /* uncompressed */
+    memcpy(point + 1, x, size);
+    memcpy(point + 1 + size, y, size);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0),
+        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, 1 + 2 * size),
+        OSSL_PARAM_construct_end(),
+    };
+    if (!(pkey = pkey_fromdata("EC", params)))
+        fmt_buf(why, cap, "EC point refused (not on the curve?)");
+out:
+    free(x);
+    free(y);
+    return pkey;
+}
+
+static EVP_PKEY *jwk_ed25519(const json_t *jwk, char *why, size_t cap)
+{
+    size_t xlen = 0;
+    unsigned char *x = jwk_bytes(jwk, "x", &xlen, why, cap);
+    EVP_PKEY *pkey = NULL;
+
+    if (!x)
+        return NULL;
+    if (xlen != 32)
+        fmt_buf(why, cap, "an Ed25519 \"x\" is 32 bytes, not %zu", xlen);
+    else if (!(pkey = EVP_PKEY_new_raw_public_key_ex(NULL, "ED25519", NULL, x, xlen)))
+        fmt_buf(why, cap, "Ed25519 key refused");
+    free(x);
+    return pkey;
+}
+
+/* Returns 1 when the optional string member name is absent or equals want;
+ * 0 when it differs; -1 when it is not a string. */
+static int member_is(const json_t *jwk, const char *name, const char *want)
+{
+    const json_t *v = json_object_get(jwk, name);
+
+    if (!v)
+        return 1;
+    if (!json_is_string(v))
+        return -1;
+    return strcmp(json_string_value(v), want) == 0;
+}
+
+/* Adds one JWK. Returns 1 when added, 0 when skipped (not a signature key
+ * we can use), -1 with why when invalid. */
+static int jwk_add(struct jwt_keyset *ks, const json_t *jwk, int allow_oct, char *why, size_t cap)
+{
+    const json_t *kty = json_object_get(jwk, "kty"), *kid = json_object_get(jwk, "kid");
+    const json_t *alg = json_object_get(jwk, "alg"), *ops = json_object_get(jwk, "key_ops");
+    const char *t, *crv;
+    unsigned algs = 0;
+    EVP_PKEY *pkey = NULL;
+    int use;
+
+    if (!json_is_object(jwk) || !json_is_string(kty)) {
+        fmt_buf(why, cap, "not an object with a string \"kty\"");
+        return -1;
+    }
+    if ((kid && !json_is_string(kid)) || (alg && !json_is_string(alg)) ||
+        (ops && !json_is_array(ops)) || (use = member_is(jwk, "use", "sig")) < 0) {
+        fmt_buf(why, cap, "\"kid\", \"alg\", \"use\" or \"key_ops\" of the wrong type");
+        return -1;
+    }
+    if (!use) /* an encryption key */
+        return 0;
+    if (ops) {
+        size_t i;
+        const json_t *op;
+        int verify = 0;
+
+        json_array_foreach(ops, i, op)
+        {
+            verify |= json_is_string(op) && strcmp(json_string_value(op), "verify") == 0;
+        }
+        if (!verify)
+            return 0;
+    }
+    /* An unknown "alg" (RSA-OAEP, ES256K, none...) is not one we verify. */
+    if (alg && !(algs = jwt_alg_from_name(json_string_value(alg), json_string_length(alg))))
+        return 0;
+
+    t = json_string_value(kty);
+    crv = json_string_value(json_object_get(jwk, "crv"));
+    if (strcmp(t, "RSA") == 0) {
+        pkey = jwk_rsa(jwk, why, cap);
+        algs = algs ? algs : JWT_RS256;
+    } else if (strcmp(t, "EC") == 0) {
+        static const struct {
+            const char *crv, *group;
+            size_t size;
+            unsigned alg;
+        } curves[] = { { "P-256", SN_X9_62_prime256v1, 32, JWT_ES256 },
+                       { "P-384", SN_secp384r1, 48, JWT_ES384 },
+                       { "P-521", SN_secp521r1, 66, JWT_ES512 } };
+        size_t i;
+
+        for (i = 0; crv && i < 3 && strcmp(crv, curves[i].crv) != 0; i++)
+            ;
+        if (!crv || i == 3) /* secp256k1 and others */
+            return 0;
+        pkey = jwk_ec(jwk, curves[i].group, curves[i].size, why, cap);
+        algs = algs ? algs : curves[i].alg;
+    } else if (strcmp(t, "OKP") == 0) {
+        if (!crv || strcmp(crv, "Ed25519") != 0) /* X25519 is for key agreement */
+            return 0;
+        pkey = jwk_ed25519(jwk, why, cap);
+        algs = algs ? algs : JWT_EDDSA;
+    } else if (strcmp(t, "oct") == 0 && allow_oct) {
+        size_t klen = 0;
+        unsigned char *k = jwk_bytes(jwk, "k", &klen, why, cap);
+        int rc;
+
+        if (!k)
+            return -1;
+        rc = add_secret(ks, json_string_value(kid), json_string_length(kid), k, klen,
+                        algs ? algs : JWT_HS256, why, cap);
+        OPENSSL_cleanse(k, klen);
+        free(k);
+        return rc < 0 ? -1 : 1;
+    } else {
+        return 0;
+    }
+    if (!pkey) {
+        ERR_clear_error();
+        return -1;
+    }
+    return add_public(ks, json_string_value(kid), json_string_length(kid), pkey, algs, why, cap) < 0
+               ? -1
+               : 1;
+}
+
+int jwt_keyset_add_jwks(struct jwt_keyset *ks, const char *json, size_t len, int allow_oct,
+                        size_t *skipped, char *err, size_t errlen)
+{
+    json_error_t je;
+    json_t *doc = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je), *keys, *jwk;
+    size_t before = ks->nkeys, skip = 0, i;
+    char why[200];
+
+    if (skipped)
+        *skipped = 0;
+    if (!doc) {
+        fmt_buf(err, errlen, "JWKS is not JSON: %s (line %d)", je.text, je.line);
+        return -1;
+    }
+    keys = json_object_get(doc, "keys");
+    if (!json_is_object(doc) || !json_is_array(keys)) {
+        fmt_buf(err, errlen, "a JWKS is an object with a \"keys\" array");
+        json_decref(doc);
+        return -1;
+    }
+    json_array_foreach(keys, i, jwk)
+    {
+        int rc = jwk_add(ks, jwk, allow_oct, why, sizeof(why));
+        const char *kid = json_string_value(json_object_get(jwk, "kid"));
+
+        if (rc < 0) {
+            fmt_buf(err, errlen, "JWKS key %zu%s%s%s: %s", i, kid ? " (kid \"" : "", kid ? kid : "",
+                    kid ? "\")" : "", why);
+            /* All or nothing: a half-loaded document is never used. */
+            while (ks->nkeys > before)
+                key_clear(&ks->keys[--ks->nkeys]);
+            json_decref(doc);
+            return -1;
+        }
+        skip += rc == 0;
+    }
+    if (skipped)
+        *skipped = skip;
+    json_decref(doc);
+    return 0;
+}
+
+/* ----------------------------------------------------------- verification */
+
+const char *jwt_status_text(enum jwt_status st)
+{
+    switch (st) {
+    case JWT_OK:
+        return "token valid";
+    case JWT_MALFORMED:
+        return "malformed token";
+    case JWT_TOO_LARGE:
+        return "token too large";
+    case JWT_BAD_ALG:
+        return "algorithm not allowed";
+    case JWT_UNKNOWN_KID:
+        return "unknown key id";
+    case JWT_BAD_SIGNATURE:
+        return "bad signature";
+    case JWT_NO_EXP:
+        return "token without expiry";
+    case JWT_EXPIRED:
+        return "token expired";
+    case JWT_NOT_YET_VALID:
+        return "token not yet valid";
+    case JWT_BAD_ISSUER:
+        return "wrong issuer";
+    case JWT_BAD_AUDIENCE:
+        return "wrong audience";
+    case JWT_INTERNAL:
+        return "internal error";
+    }
+    return "unknown status";
+}
+
+/* What one verification needs to know about the token. */
+struct token_view {
+    const char *input; /* "header.payload", the signed bytes */
+    size_t inlen;
+    const unsigned char *sig;
+    size_t siglen;
+    const char *tokz; /* the whole token NUL-terminated, for libjwt; else NULL */
+};
+
+/* ECDSA in JWS is raw R||S; OpenSSL wants DER. */
+static enum jwt_status ec_sig_to_der(const unsigned char *sig, size_t size, unsigned char *der,
+                                     size_t cap, size_t *derlen)
+{
+    ECDSA_SIG *es = ECDSA_SIG_new();
+    BIGNUM *r = BN_bin2bn(sig, (int)size, NULL), *s = BN_bin2bn(sig + size, (int)size, NULL);
+    unsigned char *p = der;
+    int n;
+
+    if (!es || !r || !s || !ECDSA_SIG_set0(es, r, s)) {
+        BN_free(r);
+        BN_free(s);
+        ECDSA_SIG_free(es);
+        return JWT_INTERNAL;
+    }
+    n = i2d_ECDSA_SIG(es, NULL);
+    if (n <= 0 || (size_t)n > cap || i2d_ECDSA_SIG(es, &p) != n) {
+        ECDSA_SIG_free(es);
+        return JWT_INTERNAL;
+    }
+    ECDSA_SIG_free(es); /* frees r and s too */
+    *derlen = (size_t)n;
+    return JWT_OK;
+}
+
+/* The OpenSSL path: PS and EdDSA always, and HS/RS/ES for tokens libjwt
+ * would wrongly refuse (see verify_with_key). */
+static enum jwt_status verify_openssl(const struct jwt_key *k, const struct alg_info *ai,
+                                      const struct token_view *tv)
+{
+    const unsigned char *sig = tv->sig;
+    size_t siglen = tv->siglen;
+    unsigned char der[160];
+    EVP_MD_CTX *mdctx = NULL;
+    EVP_PKEY_CTX *pctx = NULL;
+    enum jwt_status st = JWT_INTERNAL;
+
+    if (k->kind == KEY_HMAC) {
+        unsigned char mac[EVP_MAX_MD_SIZE];
+        unsigned int maclen = 0;
+
+        if (!HMAC(ai->md(), k->secret, (int)k->secret_len, (const unsigned char *)tv->input,
+                  tv->inlen, mac, &maclen))
+            goto out;
+        /* Constant time: no byte-by-byte oracle on the expected MAC. */
+        st = maclen == siglen && CRYPTO_memcmp(mac, sig, maclen) == 0 ? JWT_OK : JWT_BAD_SIGNATURE;
+        OPENSSL_cleanse(mac, sizeof(mac));
+        goto out;
+    }
+    if (k->kind == KEY_EC) {
+        if (siglen != 2 * k->ec_size) {
+            st = JWT_BAD_SIGNATURE;
+            goto out;
+        }
+        if ((st = ec_sig_to_der(sig, k->ec_size, der, sizeof(der), &siglen)) != JWT_OK)
+            goto out;
+        sig = der;
+        st = JWT_INTERNAL;
+    }
+    if (!(mdctx = EVP_MD_CTX_new()) ||
+        EVP_DigestVerifyInit(mdctx, &pctx, ai->md ? ai->md() : NULL, NULL, k->pkey) != 1)
+        goto out;
+    /* RFC 7518 3.5: MGF1 with the same hash, salt as long as the hash. */
+    if ((ai->bit & ALGS_PS) &&
+        (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) <= 0 ||
+         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) <= 0 ||
+         EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, ai->md()) <= 0))
+        goto out;
+    st = EVP_DigestVerify(mdctx, sig, siglen, (const unsigned char *)tv->input, tv->inlen) == 1
+             ? JWT_OK
+             : JWT_BAD_SIGNATURE;
+out:
+    EVP_MD_CTX_free(mdctx);
+    /* A failed check leaves errors queued on this thread; TLS code on the
+     * same worker would read them as its own. */
+    ERR_clear_error();
+    return st;
+}
+
+static enum jwt_status verify_with_key(const struct jwt_key *k, const struct alg_info *ai,
+                                       const struct token_view *tv)
+{
+    jwt_t *j = NULL;
+    int rc;
+
+    if (!tv->tokz || !(ai->bit & ALGS_LIBJWT))
+        return verify_openssl(k, ai, tv);
+    /* The key was chosen by us and allows this alg, so whatever libjwt
+     * reads from the header it verifies with the right kind of key. */
+    if (k->kind == KEY_HMAC)
+        rc = jwt_decode(&j, tv->tokz, k->secret, (int)k->secret_len);
+    else
+        rc = jwt_decode(&j, tv->tokz, (const unsigned char *)k->pem, (int)k->pem_len);
+    if (j)
+        jwt_free(j);
+    if (rc == 0)
+        return JWT_OK;
+    ERR_clear_error();
+    return rc == ENOMEM ? JWT_INTERNAL : JWT_BAD_SIGNATURE;
+}
+
+/* libjwt 1.10 refuses any token whose header "typ" is a string other than
+ * "JWT" (case-insensitively), e.g. RFC 9068's "at+jwt"; such tokens are
+ * verified with OpenSSL instead. */
+static int libjwt_takes_typ(const json_t *header)
+{
+    const json_t *typ = json_object_get(header, "typ");
+
+    return !json_is_string(typ) ||
+           slice_eq_cstr_nocase((struct slice){ json_string_value(typ), json_string_length(typ) },
+                                "JWT");
+}
+
+static int json_str_is(const json_t *v, const char *s)
+{
+    return json_is_string(v) && json_string_length(v) == strlen(s) &&
+           memcmp(json_string_value(v), s, json_string_length(v)) == 0;
+}
+
+static enum jwt_status check_claims(const json_t *c, const struct jwt_policy *pol, time_t now)
+{
+    const json_t *exp = json_object_get(c, "exp"), *nbf = json_object_get(c, "nbf");
+    const json_t *aud;
+    double t = (double)now, skew = (double)pol->clock_skew_s;
+
+    /* NumericDate may be fractional; doubles hold every plausible second. */
+    if (!json_is_number(exp))
+        return JWT_NO_EXP;
+    if (t > json_number_value(exp) + skew)
+        return JWT_EXPIRED;
+    if (nbf && !json_is_number(nbf))
+        return JWT_MALFORMED;
+    if (nbf && t + skew < json_number_value(nbf))
+        return JWT_NOT_YET_VALID;
+    if (pol->issuer && !json_str_is(json_object_get(c, "iss"), pol->issuer))
+        return JWT_BAD_ISSUER;
+    if (pol->naudiences) {
+        aud = json_object_get(c, "aud");
+        for (size_t i = 0; i < pol->naudiences; i++) {
+            if (json_str_is(aud, pol->audiences[i]))
+                return JWT_OK;
+            for (size_t j = 0; json_is_array(aud) && j < json_array_size(aud); j++)
+                if (json_str_is(json_array_get(aud, j), pol->audiences[i]))
+                    return JWT_OK;
+        }
+        return JWT_BAD_AUDIENCE;
+    }
+    return JWT_OK;
+}
+
+static json_t *parse_object(const unsigned char *p, size_t len)
+{
+    /* Duplicate names are refused: libjwt, or the code reading the claims,
+     * could otherwise see another "alg" or "sub" than we checked. */
+    json_t *j = json_loadb((const char *)p, len, JSON_REJECT_DUPLICATES, NULL);
+
+    if (j && !json_is_object(j)) {
+        json_decref(j);
+        j = NULL;
+    }
+    return j;
+}
+
+enum jwt_status jwt_verify(const struct jwt_keyset *const *sets, size_t nsets, const char *token,
+                           size_t len, const struct jwt_policy *pol, time_t now, json_t **claims)
+{
+    static const struct jwt_policy no_policy = { NULL, NULL, 0, 0, 0 };
+    unsigned char hstack[HEADER_STACK], pstack[PAYLOAD_STACK], sstack[SIG_STACK];
+    unsigned char *hheap = NULL, *pheap = NULL, *sheap = NULL;
+    unsigned char *h = NULL, *p = NULL, *s = NULL;
+    char tstack[TOKEN_STACK], *theap = NULL;
+    const struct jwt_key *cand[MAX_CANDIDATES];
+    const char *d1, *d2, *kid = NULL;
+    const struct alg_info *ai;
+    json_t *header = NULL, *payload = NULL, *v;
+    struct token_view tv;
+    size_t ncand = 0, kidlen = 0, hlen, plen, slen, cap;
+    long hn, pn, sn;
+    int kid_seen = 0;
+    enum jwt_status st = JWT_MALFORMED;
+
+    if (claims)
+        *claims = NULL;
+    if (!pol)
+        pol = &no_policy;
+    cap = pol->max_token_bytes ? pol->max_token_bytes : DEFAULT_MAX_TOKEN;
+    if (len > cap)
+        return JWT_TOO_LARGE;
+    if (!token || !len)
+        return JWT_MALFORMED;
+
+    /* Exactly three segments; header and payload not empty. */
+    if (!(d1 = memchr(token, '.', len)) ||
+        !(d2 = memchr(d1 + 1, '.', (size_t)(token + len - d1 - 1))) ||
+        memchr(d2 + 1, '.', (size_t)(token + len - d2 - 1)))
+        return JWT_MALFORMED;
+    hlen = (size_t)(d1 - token);
+    plen = (size_t)(d2 - d1 - 1);
+    slen = (size_t)(token + len - d2 - 1);
+    if (!hlen || !plen)
+        return JWT_MALFORMED;
+
+    /* Everything is decoded and parsed strictly before any key is used, so
+     * libjwt only ever sees tokens we have read exactly as it will. */
+    hn = seg_decode(token, hlen, hstack, sizeof(hstack), &h, &hheap);
+    pn = hn < 0 ? -1 : seg_decode(d1 + 1, plen, pstack, sizeof(pstack), &p, &pheap);
+    sn = pn < 0 ? -1 : seg_decode(d2 + 1, slen, sstack, sizeof(sstack), &s, &sheap);
+    if (hn == -2 || pn == -2 || sn == -2) {
+        st = JWT_INTERNAL;
+        goto out;
+    }
+    if (sn < 0 || !(header = parse_object(h, (size_t)hn)) ||
+        !(payload = parse_object(p, (size_t)pn)))
+        goto out;
+
+    /* RFC 7515 4.1.11: "crit" names extensions we must understand; we
+     * understand none (b64=false among them). */
+    if (json_object_get(header, "crit"))
+        goto out;
+    if ((v = json_object_get(header, "kid"))) {
+        if (!json_is_string(v))
+            goto out;
+        kid = json_string_value(v);
+        kidlen = json_string_length(v);
+    }
+    /* The exact JOSE name: "none", "None", "hs256" are not algorithms. */
+    v = json_object_get(header, "alg");
+    ai = json_is_string(v)
+             ? alg_info(jwt_alg_from_name(json_string_value(v), json_string_length(v)))
+             : NULL;
+    if (!ai) {
+        st = JWT_BAD_ALG;
+        goto out;
+    }
+
+    /* Candidates: keys naming this kid (when the token has one) that allow
+     * this alg. The token never chooses the kind of key. */
+    for (size_t i = 0; i < nsets; i++) {
+        if (!sets[i])
+            continue;
+        for (size_t j = 0; j < sets[i]->nkeys; j++) {
+            const struct jwt_key *k = &sets[i]->keys[j];
+
+            if (kid) {
+                if (!k->kid || k->kidlen != kidlen || memcmp(k->kid, kid, kidlen) != 0)
+                    continue;
+                kid_seen = 1;
+            }
+            if ((k->algs & ai->bit) && ncand < MAX_CANDIDATES)
+                cand[ncand++] = k;
+        }
+    }
+    if (kid && !kid_seen) {
+        st = JWT_UNKNOWN_KID;
+        goto out;
+    }
+    if (!ncand) {
+        st = JWT_BAD_ALG;
+        goto out;
+    }
+
+    tv.input = token;
+    tv.inlen = (size_t)(d2 - token);
+    tv.sig = s;
+    tv.siglen = (size_t)sn;
+    tv.tokz = NULL;
+    if ((ai->bit & ALGS_LIBJWT) && libjwt_takes_typ(header)) {
+        char *t = tstack;
+
+        if (len >= sizeof(tstack) && !(t = theap = malloc(len + 1))) {
+            st = JWT_INTERNAL;
+            goto out;
+        }
+        memcpy(t, token, len);
+        t[len] = '\0';
+        tv.tokz = t;
+    }
+    st = JWT_BAD_SIGNATURE;
+    for (size_t i = 0; i < ncand && st == JWT_BAD_SIGNATURE; i++)
+        st = verify_with_key(cand[i], ai, &tv);
+    if (st != JWT_OK)
+        goto out;
+
+    if ((st = check_claims(payload, pol, now)) == JWT_OK && claims) {
+        *claims = payload;
+        payload = NULL;
+    }
+out:
+    json_decref(header);
+    json_decref(payload);
+    free(hheap);
+    free(pheap);
+    free(sheap);
+    free(theap);
+    return st;
+}
+
+/* ----------------------------------------------------------------- scopes */
+
+/* 1 when the space-separated list s[0..len) holds the word w. */
+static int words_have(const char *s, size_t len, const char *w, size_t wlen)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        size_t j = i;
+
+        while (j < len && s[j] != ' ')
+            j++;
+        if (j - i == wlen && wlen && memcmp(s + i, w, wlen) == 0)
+            return 1;
+        i = j + 1;
+    }
+    return 0;
+}
+
+static int scope_granted(const json_t *claims, const char *want)
+{
+    size_t wl = strlen(want);
+    const json_t *v = json_object_get(claims, "scope");
+    const json_t *e;
+    size_t i;
+
+    if (json_is_string(v) && words_have(json_string_value(v), json_string_length(v), want, wl))
+        return 1;
+    v = json_object_get(claims, "scp");
+    /* Azure AD sends "scp" as a space-separated string, Okta as an array. */
+    if (json_is_string(v))
+        return words_have(json_string_value(v), json_string_length(v), want, wl);
+    json_array_foreach(v, i, e)
+    {
+        if (json_str_is(e, want))
+            return 1;
+    }
+    return 0;
+}
+
+int jwt_claims_have_scopes(const json_t *claims, const char *const *scopes, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!json_is_object(claims) || !scope_granted(claims, scopes[i]))
+            return 0;
+    return 1;
+}
