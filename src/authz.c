@@ -13,7 +13,7 @@
 #include "config.h"
 #include "conn.h"
 #include "jwks.h"
-#include "jwt.h"
+#include "jose.h"
 #include "log.h"
 #include "pipeline.h"
 #include "redis.h"
@@ -299,7 +299,7 @@ static enum authz_outcome apply(struct request *req, struct authz_result *r)
         return AUTHZ_ANSWERED;
     }
     if (rt->nscopes &&
-        !jwt_claims_have_scopes(r->claims, (const char *const *)rt->scopes, rt->nscopes)) {
+        !jose_claims_have_scopes(r->claims, (const char *const *)rt->scopes, rt->nscopes)) {
         char scopes[256] = "";
         for (size_t i = 0; i < rt->nscopes; i++) {
             if (i)
@@ -369,11 +369,11 @@ static enum authz_outcome verify(struct request *req)
 {
     const struct authorizer *az = req->route->authorizer;
     struct slice token = jwt_token(req, az);
-    const struct jwt_keyset *sets[2];
-    struct jwt_keyset *fetched = NULL;
-    struct jwt_policy pol;
+    const struct jose_keyset *sets[2];
+    struct jose_keyset *fetched = NULL;
+    struct jose_policy pol;
     json_t *claims = NULL;
-    enum jwt_status st;
+    enum jose_status st;
     struct authz_result *r;
     enum authz_outcome out;
     json_t *exp, *sub;
@@ -388,33 +388,33 @@ static enum authz_outcome verify(struct request *req)
     pol.naudiences = az->naudiences;
     pol.clock_skew_s = az->clock_skew_s;
     pol.max_token_bytes = AUTHZ_MAX_TOKEN_BYTES;
-    st = jwt_verify(sets, 2, token.ptr, token.len, &pol, time(NULL), &claims);
-    jwt_keyset_unref(fetched);
+    st = jose_verify(sets, 2, token.ptr, token.len, &pol, time(NULL), &claims);
+    jose_keyset_unref(fetched);
 
     /* a kid nobody knows yet may be a rotated key: refetch the JWKS once */
-    if ((st == JWT_UNKNOWN_KID || (st == JWT_BAD_ALG && az->jwks && !fetched)) && az->jwks &&
+    if ((st == JOSE_UNKNOWN_KID || (st == JOSE_BAD_ALG && az->jwks && !fetched)) && az->jwks &&
         !req->authz_wait.keys_retried && jwks_source_request_refresh(az->jwks)) {
         keys_wait_start(req);
         return AUTHZ_WAIT;
     }
-    if (st == JWT_OK) {
+    if (st == JOSE_OK) {
         exp = json_object_get(claims, "exp");
         sub = json_object_get(claims, "sub");
         r = authz_result_new(0, NULL, json_is_string(sub) ? json_string_value(sub) : NULL, claims,
                              json_is_number(exp) ? (int64_t)json_number_value(exp) : 0);
-    } else if (st == JWT_INTERNAL) {
+    } else if (st == JOSE_INTERNAL) {
         r = authz_result_new(500, "authorizer failed", NULL, NULL, 0);
     } else {
-        r = authz_result_new(401, jwt_status_text(st), NULL, NULL, 0);
+        r = authz_result_new(401, jose_status_text(st), NULL, NULL, 0);
     }
     json_decref(claims);
     if (!r) {
         conn_respond(req, 500, "authorizer failed: out of memory", NULL);
         return AUTHZ_ANSWERED;
     }
-    if (st != JWT_INTERNAL)
+    if (st != JOSE_INTERNAL)
         remember(req, az, r);
-    log_debug("request %s: authorizer %s: %s", req->request_id, az->name, jwt_status_text(st));
+    log_debug("request %s: authorizer %s: %s", req->request_id, az->name, jose_status_text(st));
     out = apply(req, r);
     authz_result_unref(r);
     return out;

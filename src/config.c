@@ -21,7 +21,7 @@
 #include "addr.h"
 #include "alias.h"
 #include "config_parse.h"
-#include "jwt.h"
+#include "jose.h"
 #include "router.h"
 #include "util.h"
 
@@ -151,7 +151,7 @@ static const char *const secret_encodings[] = { "raw", "base64url", "hex", NULL 
 struct key_conf {
     char *kid, *file, *secret_file, *secret_env;
     int encoding;  /* enum secret_encoding */
-    uint32_t algs; /* enum jwt_alg bits; 0 until "algorithms" is good */
+    uint32_t algs; /* enum jose_alg bits; 0 until "algorithms" is good */
 };
 
 static const struct config_field key_fields[] = {
@@ -865,15 +865,15 @@ static void parse_key_algorithms(struct config_loader *ld, const struct config_f
     {
         size_t mark = config_path_index(ld, i);
         const char *s = config_want_string(ld, item);
-        unsigned bit = s ? jwt_alg_from_name(s, strlen(s)) : 0;
+        unsigned bit = s ? jose_alg_from_name(s, strlen(s)) : 0;
         char b[CONFIG_SHOW_BUF], list[160] = "";
 
         if (s && !bit && strcasecmp(s, "none") == 0)
             config_error(ld, "the \"none\" algorithm is never accepted");
         else if (s && !bit) {
-            for (unsigned a = JWT_HS256; a <= JWT_EDDSA; a <<= 1) {
-                str_append(list, sizeof(list), a == JWT_HS256 ? "" : ", ");
-                str_append(list, sizeof(list), jwt_alg_name(a));
+            for (unsigned a = JOSE_HS256; a <= JOSE_EDDSA; a <<= 1) {
+                str_append(list, sizeof(list), a == JOSE_HS256 ? "" : ", ");
+                str_append(list, sizeof(list), jose_alg_name(a));
             }
             config_error(ld, "unknown algorithm %s (expected one of %s)", config_show(b, s), list);
         }
@@ -914,7 +914,7 @@ static const char *secret_decode(enum secret_encoding enc, const char *in, size_
         /* Padding is not base64url's, but tools add it: drop it. */
         while (len > 0 && in[len - 1] == '=')
             len--;
-        n = jwt_b64url_decode(in, len, buf);
+        n = jose_b64url_decode(in, len, buf);
         if (n < 0) {
             free(buf);
             return "the secret is not valid base64url (A-Z, a-z, 0-9, '-' and '_')";
@@ -945,7 +945,7 @@ static const char *secret_decode(enum secret_encoding enc, const char *in, size_
 /* Reads the secret a key names, decodes it and adds it to ks. Problems
  * are reported at the source's key (reading, decoding) or at the key
  * itself (refused by the key set). Secrets never reach a message. */
-static void load_secret(struct config_loader *ld, const struct key_conf *k, struct jwt_keyset *ks)
+static void load_secret(struct config_loader *ld, const struct key_conf *k, struct jose_keyset *ks)
 {
     const char *source = k->secret_file ? "secret_file" : "secret_env", *why = NULL;
     char *text = NULL, err[CONFIG_MSG_MAX / 2], b[CONFIG_SHOW_BUF];
@@ -975,7 +975,7 @@ static void load_secret(struct config_loader *ld, const struct key_conf *k, stru
             config_error(ld, "%s", why);
     }
     config_path_cut(ld, mark);
-    if (secret && jwt_keyset_add_secret(ks, k->kid, secret, slen, k->algs, err, sizeof(err)) < 0)
+    if (secret && jose_keyset_add_secret(ks, k->kid, secret, slen, k->algs, err, sizeof(err)) < 0)
         config_error(ld, "%s", err);
     if (text)
         explicit_bzero(text, len);
@@ -987,7 +987,7 @@ static void load_secret(struct config_loader *ld, const struct key_conf *k, stru
 
 /* One entry of "keys" (the path is at it): exactly one source, then the
  * key loaded into ks unless something in it was wrong already. */
-static void parse_key(struct config_loader *ld, json_t *item, struct jwt_keyset *ks)
+static void parse_key(struct config_loader *ld, json_t *item, struct jose_keyset *ks)
 {
     static const char *const sources = "\"file\", \"secret_file\" or \"secret_env\"";
     struct key_conf k = { 0 };
@@ -1010,7 +1010,7 @@ static void parse_key(struct config_loader *ld, json_t *item, struct jwt_keyset 
     if (ld->errs->n == first && !ld->oom && k.algs && ks) {
         if (k.file) {
             char err[CONFIG_MSG_MAX / 2];
-            if (jwt_keyset_add_pem_file(ks, k.kid, k.file, k.algs, err, sizeof(err)) < 0) {
+            if (jose_keyset_add_pem_file(ks, k.kid, k.file, k.algs, err, sizeof(err)) < 0) {
                 size_t mark = config_path_key(ld, "file");
                 config_error(ld, "%s", err);
                 config_path_cut(ld, mark);
@@ -1069,10 +1069,10 @@ static void parse_jwks_file(struct config_loader *ld, const struct config_field 
         config_error(ld, "JWKS file %s: %s", config_show(b, path), err);
         return;
     }
-    before = jwt_keyset_count(a->keys);
-    if (jwt_keyset_add_jwks(a->keys, text, len, 1, &skipped, err, sizeof(err)) < 0)
+    before = jose_keyset_count(a->keys);
+    if (jose_keyset_add_jwks(a->keys, text, len, 1, &skipped, err, sizeof(err)) < 0)
         config_error(ld, "invalid JWKS file %s: %s", config_show(b, path), err);
-    else if (jwt_keyset_count(a->keys) == before)
+    else if (jose_keyset_count(a->keys) == before)
         config_error(ld, "JWKS file %s holds no usable key (%zu skipped)", config_show(b, path),
                      skipped);
     /* It may hold oct keys: secrets. */
@@ -1213,7 +1213,7 @@ static void parse_authorizers(struct config_loader *ld, const struct config_fiel
         kind = pick_kind(ld, av, authorizer_kinds, "authorizer");
         if (kind) {
             a->type = (enum authorizer_type)kind->kind;
-            if (a->type == AUTHORIZER_JWT && !(a->keys = jwt_keyset_new()))
+            if (a->type == AUTHORIZER_JWT && !(a->keys = jose_keyset_new()))
                 ld->oom = 1;
             else
                 config_parse_fields(ld, av, kind->fields, a);
@@ -1539,7 +1539,7 @@ static void authorizer_free(struct authorizer *a)
     free(a->claims_to_headers);
     free(a->issuer);
     free_strings(a->audiences, a->naudiences);
-    jwt_keyset_unref(a->keys);
+    jose_keyset_unref(a->keys);
     free(a->jwks_url);
     free(a->jwks_ca_file);
 }

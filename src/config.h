@@ -13,7 +13,7 @@
 
 struct router;
 struct function;
-struct jwt_keyset;
+struct jose_keyset;
 struct jwks_source;
 
 enum handler_kind {
@@ -116,7 +116,7 @@ struct authorizer {
     char **audiences;          /* naudiences entries */
     size_t naudiences;
     uint32_t clock_skew_s;     /* at most 600 */
-    struct jwt_keyset *keys;   /* from "keys" and "jwks_file"; may be empty */
+    struct jose_keyset *keys;   /* from "keys" and "jwks_file"; may be empty */
     char *jwks_url;            /* NULL when none */
     char *jwks_ca_file;        /* CA bundle for an https jwks_url; NULL: the system store */
     uint32_t jwks_refresh_s;

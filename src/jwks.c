@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "fetch.h"
-#include "jwt.h"
+#include "jose.h"
 #include "log.h"
 #include "util.h"
 
@@ -41,7 +41,7 @@ struct jwks_source {
 
     /* shared with workers, under lock */
     pthread_mutex_t lock;
-    struct jwt_keyset *keys;
+    struct jose_keyset *keys;
     int busy;               /* a fetch runs, or has been asked for and will start */
     int wanted;             /* a worker asked; the main loop starts it */
     uint64_t last_start_ms; /* monotonic, for the refetch rate limit */
@@ -88,10 +88,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
 /* Records the end of a fetch and tells the registry's owner. src must not
  * be touched after notify: the owner may act on it. */
-static void fetch_ended(struct jwks_source *src, struct jwt_keyset *ks, const char *reason)
+static void fetch_ended(struct jwks_source *src, struct jose_keyset *ks, const char *reason)
 {
     struct jwks_registry *reg = src->reg;
-    struct jwt_keyset *old = NULL;
+    struct jose_keyset *old = NULL;
     int had_keys;
 
     atomic_fetch_add(&src->fetches, 1);
@@ -104,11 +104,11 @@ static void fetch_ended(struct jwks_source *src, struct jwt_keyset *ks, const ch
     src->busy = 0;
     pthread_mutex_unlock(&src->lock);
     /* Workers holding the old set keep their own references. */
-    jwt_keyset_unref(old);
+    jose_keyset_unref(old);
 
     if (ks) {
         src->backoff_s = 0;
-        log_info("JWKS %s: %zu key(s) loaded", src->url, jwt_keyset_count(ks));
+        log_info("JWKS %s: %zu key(s) loaded", src->url, jose_keyset_count(ks));
         schedule(src, (uint64_t)src->refresh_s * 1000, 0);
     } else {
         atomic_fetch_add(&src->failures, 1);
@@ -127,7 +127,7 @@ static void fetch_ended(struct jwks_source *src, struct jwt_keyset *ks, const ch
 static void on_fetched(void *arg, int status, const char *body, size_t len, const char *error)
 {
     struct jwks_source *src = arg;
-    struct jwt_keyset *ks = NULL;
+    struct jose_keyset *ks = NULL;
     char why[256], reason[300];
     size_t skipped = 0;
 
@@ -139,7 +139,7 @@ static void on_fetched(void *arg, int status, const char *body, size_t len, cons
             fmt_buf(reason, sizeof(reason), "%s", error);
         goto fail;
     }
-    ks = jwt_keyset_new();
+    ks = jose_keyset_new();
     if (!ks) {
         fmt_buf(reason, sizeof(reason), "out of memory");
         goto fail;
@@ -148,18 +148,18 @@ static void on_fetched(void *arg, int status, const char *body, size_t len, cons
      * of a plain http fetch) must not be able to hand us an HMAC secret
      * and then sign tokens with it. */
     why[0] = '\0';
-    if (jwt_keyset_add_jwks(ks, body, len, 0, &skipped, why, sizeof(why)) < 0) {
+    if (jose_keyset_add_jwks(ks, body, len, 0, &skipped, why, sizeof(why)) < 0) {
         fmt_buf(reason, sizeof(reason), "bad JWKS: %s", why);
         goto fail;
     }
-    if (jwt_keyset_count(ks) == 0) {
+    if (jose_keyset_count(ks) == 0) {
         fmt_buf(reason, sizeof(reason), "no usable public key in the JWKS (%zu skipped)", skipped);
         goto fail;
     }
     fetch_ended(src, ks, NULL);
     return;
 fail:
-    jwt_keyset_unref(ks);
+    jose_keyset_unref(ks);
     fetch_ended(src, NULL, reason);
 }
 
@@ -236,7 +236,7 @@ static void source_free(struct jwks_source *src)
     fetch_cancel(src->fetch);
     if (src->timer)
         event_free(src->timer);
-    jwt_keyset_unref(src->keys);
+    jose_keyset_unref(src->keys);
     pthread_mutex_destroy(&src->lock);
     free(src->url);
     free(src->ca_file);
@@ -336,12 +336,12 @@ void jwks_registry_prune(struct jwks_registry *reg, int (*keep)(void *arg, struc
 
 /* ------------------------------------------------------------ any thread */
 
-struct jwt_keyset *jwks_source_keys(struct jwks_source *src)
+struct jose_keyset *jwks_source_keys(struct jwks_source *src)
 {
-    struct jwt_keyset *ks;
+    struct jose_keyset *ks;
 
     pthread_mutex_lock(&src->lock);
-    ks = src->keys ? jwt_keyset_ref(src->keys) : NULL;
+    ks = src->keys ? jose_keyset_ref(src->keys) : NULL;
     pthread_mutex_unlock(&src->lock);
     return ks;
 }

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 struct event_base;
-struct jwt_keyset;
+struct jose_keyset;
 struct jwks_registry;
 struct jwks_source;
 
@@ -38,7 +38,7 @@ void jwks_registry_prune(struct jwks_registry *reg, int (*keep)(void *arg, struc
 
 /* Any thread: the current key set with a new reference (the caller
  * unrefs), or NULL before the first successful fetch. */
-struct jwt_keyset *jwks_source_keys(struct jwks_source *src);
+struct jose_keyset *jwks_source_keys(struct jwks_source *src);
 
 /* Any thread: asks for a refetch now because a token named an unknown
  * kid. Refetches happen at most once per JWKS_MIN_REFETCH_S seconds.

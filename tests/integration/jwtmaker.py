@@ -1,4 +1,5 @@
-"""jwtmaker - keys, JWKs and signed JWTs for sluice's tests, made with the openssl command line (never libjwt, so the verifier is not checked against itself)."""
+"""jwtmaker - keys, JWKs and signed JWTs for sluice's tests, made with the openssl command
+line, never with libjwt, so the verifier is not checked against itself. Stdlib only."""
 
 import base64
 import hashlib
@@ -21,11 +22,16 @@ _CURVES = {                                           # OID -> (JOSE crv, coordi
     bytes.fromhex("2b81040023"): ("P-521", 66),
 }
 
+def _ec(curve):
+    return ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:" + curve,
+            "-pkeyopt", "ec_param_enc:named_curve"]
+
+
 _KINDS = {
     "rsa2048": ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
-    "ec256": ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-pkeyopt", "ec_param_enc:named_curve"],
-    "ec384": ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384", "-pkeyopt", "ec_param_enc:named_curve"],
-    "ec521": ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-521", "-pkeyopt", "ec_param_enc:named_curve"],
+    "ec256": _ec("P-256"),
+    "ec384": _ec("P-384"),
+    "ec521": _ec("P-521"),
     "ed25519": ["-algorithm", "Ed25519"],
 }
 
@@ -34,9 +40,11 @@ _HASHES = {"256": "sha256", "384": "sha384", "512": "sha512"}
 
 def _openssl(args, data=None):
     """Runs openssl with args (stdin = data); returns stdout, raises with stderr on failure."""
-    p = subprocess.run([OPENSSL] + list(args), input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p = subprocess.run([OPENSSL] + list(args), input=data, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE)
     if p.returncode != 0:
-        raise RuntimeError("openssl %s failed: %s" % (" ".join(args), p.stderr.decode(errors="replace").strip()))
+        raise RuntimeError("openssl %s failed: %s"
+                           % (" ".join(args), p.stderr.decode(errors="replace").strip()))
     return p.stdout
 
 
@@ -89,7 +97,8 @@ def _der_children(value):
 
 
 def _spki_der(der):
-    """Parses SubjectPublicKeyInfo DER; returns (algorithm OID, parameters (tag, value) or None, key bytes)."""
+    """Parses SubjectPublicKeyInfo DER; returns (algorithm OID, parameters as (tag, value)
+    or None, key bytes)."""
     tag, seq, _ = _der_next(der)
     (atag, algid), (btag, bits) = _der_children(seq)
     parts = _der_children(algid)
@@ -119,7 +128,7 @@ def _unsigned_int(b):
 
 
 def _json_segment(value):
-    """A dict is serialized compactly; str/bytes are taken as raw JSON text (for forged documents)."""
+    """A dict is serialized compactly; str/bytes are raw JSON text (for forged documents)."""
     if isinstance(value, bytes):
         return b64url(value)
     if isinstance(value, str):
@@ -158,7 +167,8 @@ def _sign_bytes(alg, key, msg):
 
 
 def sign(alg, key, claims, header=None, kid=None):
-    """Returns a compact JWS signed with alg (which picks the signing method, whatever the header says).
+    """Returns a compact JWS signed with alg (alg picks the signing method, whatever the
+    header says).
     key: bytes secret for HS*, private PEM path otherwise. header defaults to
     {"alg": alg, "typ": "JWT"} (+ "kid"); a given header is used as is. claims/header may
     also be str/bytes of raw JSON text."""
@@ -179,7 +189,8 @@ def unsigned(claims, header=None):
 
 
 def jwk_public(pub_pem_path, kid=None, alg=None):
-    """The JWK (RFC 7517/7518) of a public key PEM: RSA (n, e), EC (crv, x, y) or OKP Ed25519 (x)."""
+    """The JWK (RFC 7517/7518) of a public key PEM: RSA (n, e), EC (crv, x, y) or
+    OKP Ed25519 (x); kid and alg added when given."""
     oid, params, key = _spki(pub_pem_path)
     if oid == _OID_RSA:
         tag, seq, _ = _der_next(key)
@@ -219,7 +230,8 @@ def jwks(*keys):
 
 
 def tamper(token):
-    """Changes one bit of the signature so it no longer verifies; the result is still canonical base64url."""
+    """Changes one bit of the signature so it no longer verifies; the result is still
+    canonical base64url (an empty signature becomes 32 bytes)."""
     head, body, sig = token.split(".")
     raw = bytearray(_b64url_decode(sig)) if sig else bytearray(32)
     raw[len(raw) // 2] ^= 0x01

@@ -15,7 +15,7 @@
 #include "alias.h"
 #include "config.h"
 #include "json_lines.h"
-#include "jwt.h"
+#include "jose.h"
 #include "router.h"
 #include "unit.h"
 
@@ -1209,8 +1209,8 @@ static void hs_token(const char *alg, const EVP_MD *md, const char *kid, const v
 static void check_secrets_verify(const struct authorizer *a)
 {
     static const char raw[] = "0123456789abcdef0123456789abcdef-raw\n";
-    const struct jwt_keyset *sets[1] = { a->keys };
-    struct jwt_policy pol = { .max_token_bytes = 8192 };
+    const struct jose_keyset *sets[1] = { a->keys };
+    struct jose_policy pol = { .max_token_bytes = 8192 };
     unsigned char oct[32], s48[48], s64[64];
     char tok[1024];
     json_t *claims = NULL;
@@ -1219,24 +1219,24 @@ static void check_secrets_verify(const struct authorizer *a)
     test_secret(s48, sizeof(s48), 11);
     test_secret(s64, sizeof(s64), 200);
     hs_token("HS256", EVP_sha256(), "hs-raw", raw, sizeof(raw) - 2, tok, sizeof(tok));
-    CHECK_INT(jwt_verify(sets, 1, tok, strlen(tok), &pol, time(NULL), &claims), JWT_OK);
+    CHECK_INT(jose_verify(sets, 1, tok, strlen(tok), &pol, time(NULL), &claims), JOSE_OK);
     json_decref(claims);
     claims = NULL;
     /* With the file's newline it is another secret. */
     hs_token("HS256", EVP_sha256(), "hs-raw", raw, sizeof(raw) - 1, tok, sizeof(tok));
-    CHECK_INT(jwt_verify(sets, 1, tok, strlen(tok), &pol, time(NULL), &claims), JWT_BAD_SIGNATURE);
+    CHECK_INT(jose_verify(sets, 1, tok, strlen(tok), &pol, time(NULL), &claims), JOSE_BAD_SIGNATURE);
     json_decref(claims);
     claims = NULL;
     hs_token("HS384", EVP_sha384(), "hs-b64", s48, sizeof(s48), tok, sizeof(tok));
-    CHECK_INT(jwt_verify(sets, 1, tok, strlen(tok), &pol, time(NULL), &claims), JWT_OK);
+    CHECK_INT(jose_verify(sets, 1, tok, strlen(tok), &pol, time(NULL), &claims), JOSE_OK);
     json_decref(claims);
     claims = NULL;
     hs_token("HS512", EVP_sha512(), "hs-hex", s64, sizeof(s64), tok, sizeof(tok));
-    CHECK_INT(jwt_verify(sets, 1, tok, strlen(tok), &pol, time(NULL), &claims), JWT_OK);
+    CHECK_INT(jose_verify(sets, 1, tok, strlen(tok), &pol, time(NULL), &claims), JOSE_OK);
     json_decref(claims);
     claims = NULL;
     hs_token("HS256", EVP_sha256(), "oct-1", oct, sizeof(oct), tok, sizeof(tok));
-    CHECK_INT(jwt_verify(sets, 1, tok, strlen(tok), &pol, time(NULL), &claims), JWT_OK);
+    CHECK_INT(jose_verify(sets, 1, tok, strlen(tok), &pol, time(NULL), &claims), JOSE_OK);
     json_decref(claims);
 }
 
@@ -1333,11 +1333,11 @@ static void test_authorizers(void)
     CHECK(users->keys != NULL);
     if (users->keys) {
         /* five from "keys", two from the JWKS file */
-        CHECK_INT(jwt_keyset_count(users->keys), 7);
-        CHECK(jwt_keyset_has_kid(users->keys, "rsa-1", 5));
-        CHECK(jwt_keyset_has_kid(users->keys, "hs-hex", 6));
-        CHECK(jwt_keyset_has_kid(users->keys, "oct-1", 5));
-        CHECK(jwt_keyset_has_kid(users->keys, "rsa-2", 5));
+        CHECK_INT(jose_keyset_count(users->keys), 7);
+        CHECK(jose_keyset_has_kid(users->keys, "rsa-1", 5));
+        CHECK(jose_keyset_has_kid(users->keys, "hs-hex", 6));
+        CHECK(jose_keyset_has_kid(users->keys, "oct-1", 5));
+        CHECK(jose_keyset_has_kid(users->keys, "rsa-2", 5));
         check_secrets_verify(users);
     }
     CHECK_STR(users->jwks_url, "https://issuer.test/.well-known/jwks.json?v=1");
@@ -1356,7 +1356,7 @@ static void test_authorizers(void)
     CHECK_INT(partners->jwks_refresh_s, 600);
     CHECK(partners->issuer == NULL);
     CHECK_INT(partners->naudiences, 0);
-    CHECK(partners->keys != NULL && jwt_keyset_count(partners->keys) == 0);
+    CHECK(partners->keys != NULL && jose_keyset_count(partners->keys) == 0);
     CHECK_STR(partners->jwks_url, "http://127.0.0.1:9999/jwks");
     CHECK(partners->jwks_ca_file == NULL);
 

@@ -16,7 +16,7 @@
 
 #include "fetch.h"
 #include "jwks.h"
-#include "jwt.h"
+#include "jose.h"
 #include "util.h"
 
 /* Where fetch_server.py lives when SLUICE_SRCDIR is not in the
@@ -475,10 +475,10 @@ static void on_notify(void *arg, struct jwks_source *src, int changed)
 
 static int kid_in(struct jwks_source *src, const char *kid)
 {
-    struct jwt_keyset *ks = jwks_source_keys(src);
-    int rc = ks && jwt_keyset_has_kid(ks, kid, strlen(kid));
+    struct jose_keyset *ks = jwks_source_keys(src);
+    int rc = ks && jose_keyset_has_kid(ks, kid, strlen(kid));
 
-    jwt_keyset_unref(ks);
+    jose_keyset_unref(ks);
     return rc;
 }
 
@@ -517,7 +517,7 @@ static void jwks_begin(struct event_base *jb, struct jwks_registry *reg, struct 
                        uint64_t *t_first)
 {
     char url_a[256], url_b[256];
-    struct jwt_keyset *ks;
+    struct jose_keyset *ks;
     unsigned long fetches, failures;
 
     url_of(url_a, sizeof(url_a), "http", "127.0.0.1", srv.http, "/jwks?s=a");
@@ -542,10 +542,10 @@ static void jwks_begin(struct event_base *jb, struct jwks_registry *reg, struct 
     ks = jwks_source_keys(j->a);
     CHECK(ks != NULL);
     if (ks) {
-        CHECK_INT(jwt_keyset_count(ks), 1);
-        CHECK(jwt_keyset_has_kid(ks, "k1", 2));
+        CHECK_INT(jose_keyset_count(ks), 1);
+        CHECK(jose_keyset_has_kid(ks, "k1", 2));
     }
-    jwt_keyset_unref(ks);
+    jose_keyset_unref(ks);
     CHECK_INT(server_count("/jwks?s=a"), 1);
 
     /* a second request within JWKS_MIN_REFETCH_S: refused, nothing fetched */

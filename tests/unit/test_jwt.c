@@ -1,5 +1,5 @@
 /* test_jwt.c - jwt.c against vectors from jwt_vectors.py (openssl CLI, never libjwt), and more. */
-#include "jwt.h"
+#include "jose.h"
 
 #include <dirent.h>
 #include <pthread.h>
@@ -21,25 +21,25 @@
 #define MAX_SCOPES 8
 
 static const struct {
-    enum jwt_status st;
+    enum jose_status st;
     const char *name;
 } statuses[] = {
-    { JWT_OK, "JWT_OK" },
-    { JWT_MALFORMED, "JWT_MALFORMED" },
-    { JWT_TOO_LARGE, "JWT_TOO_LARGE" },
-    { JWT_BAD_ALG, "JWT_BAD_ALG" },
-    { JWT_UNKNOWN_KID, "JWT_UNKNOWN_KID" },
-    { JWT_BAD_SIGNATURE, "JWT_BAD_SIGNATURE" },
-    { JWT_NO_EXP, "JWT_NO_EXP" },
-    { JWT_EXPIRED, "JWT_EXPIRED" },
-    { JWT_NOT_YET_VALID, "JWT_NOT_YET_VALID" },
-    { JWT_BAD_ISSUER, "JWT_BAD_ISSUER" },
-    { JWT_BAD_AUDIENCE, "JWT_BAD_AUDIENCE" },
-    { JWT_INTERNAL, "JWT_INTERNAL" },
+    { JOSE_OK, "JOSE_OK" },
+    { JOSE_MALFORMED, "JOSE_MALFORMED" },
+    { JOSE_TOO_LARGE, "JOSE_TOO_LARGE" },
+    { JOSE_BAD_ALG, "JOSE_BAD_ALG" },
+    { JOSE_UNKNOWN_KID, "JOSE_UNKNOWN_KID" },
+    { JOSE_BAD_SIGNATURE, "JOSE_BAD_SIGNATURE" },
+    { JOSE_NO_EXP, "JOSE_NO_EXP" },
+    { JOSE_EXPIRED, "JOSE_EXPIRED" },
+    { JOSE_NOT_YET_VALID, "JOSE_NOT_YET_VALID" },
+    { JOSE_BAD_ISSUER, "JOSE_BAD_ISSUER" },
+    { JOSE_BAD_AUDIENCE, "JOSE_BAD_AUDIENCE" },
+    { JOSE_INTERNAL, "JOSE_INTERNAL" },
 };
 #define NSTATUSES (sizeof(statuses) / sizeof(statuses[0]))
 
-static const char *status_name(enum jwt_status st)
+static const char *status_name(enum jose_status st)
 {
     for (size_t i = 0; i < NSTATUSES; i++)
         if (statuses[i].st == st)
@@ -47,7 +47,7 @@ static const char *status_name(enum jwt_status st)
     return "?";
 }
 
-static int status_from_name(const char *name, enum jwt_status *st)
+static int status_from_name(const char *name, enum jose_status *st)
 {
     for (size_t i = 0; i < NSTATUSES; i++)
         if (name && strcmp(statuses[i].name, name) == 0) {
@@ -65,30 +65,30 @@ static void test_alg_names(void)
         const char *name;
         unsigned bit;
     } algs[] = {
-        { "HS256", JWT_HS256 }, { "HS384", JWT_HS384 }, { "HS512", JWT_HS512 },
-        { "RS256", JWT_RS256 }, { "RS384", JWT_RS384 }, { "RS512", JWT_RS512 },
-        { "ES256", JWT_ES256 }, { "ES384", JWT_ES384 }, { "ES512", JWT_ES512 },
-        { "PS256", JWT_PS256 }, { "PS384", JWT_PS384 }, { "PS512", JWT_PS512 },
-        { "EdDSA", JWT_EDDSA },
+        { "HS256", JOSE_HS256 }, { "HS384", JOSE_HS384 }, { "HS512", JOSE_HS512 },
+        { "RS256", JOSE_RS256 }, { "RS384", JOSE_RS384 }, { "RS512", JOSE_RS512 },
+        { "ES256", JOSE_ES256 }, { "ES384", JOSE_ES384 }, { "ES512", JOSE_ES512 },
+        { "PS256", JOSE_PS256 }, { "PS384", JOSE_PS384 }, { "PS512", JOSE_PS512 },
+        { "EdDSA", JOSE_EDDSA },
     };
     static const char *const bad[] = { "none",   "None",   "NONE",   "nOnE",     "rs256",  "Rs256",
                                        "RS256 ", " RS256", "",       "HS1",      "EDDSA",  "eddsa",
                                        "ES256K", "RS",     "HS2566", "RSA-OAEP", "Ed25519" };
 
     for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
-        CHECK_INT(jwt_alg_from_name(algs[i].name, strlen(algs[i].name)), algs[i].bit);
-        CHECK_STR(jwt_alg_name(algs[i].bit), algs[i].name);
+        CHECK_INT(jose_alg_from_name(algs[i].name, strlen(algs[i].name)), algs[i].bit);
+        CHECK_STR(jose_alg_name(algs[i].bit), algs[i].name);
     }
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        CHECKF(jwt_alg_from_name(bad[i], strlen(bad[i])) == 0, "\"%s\"", bad[i]);
+        CHECKF(jose_alg_from_name(bad[i], strlen(bad[i])) == 0, "\"%s\"", bad[i]);
     /* The length is the name: no reading past it, no prefix match. */
-    CHECK_INT(jwt_alg_from_name("RS2566", 5), JWT_RS256);
-    CHECK_INT(jwt_alg_from_name("RS256", 4), 0);
-    CHECK_INT(jwt_alg_from_name("RS256\0", 6), 0);
-    CHECK_INT(jwt_alg_from_name(NULL, 0), 0);
-    CHECK_STR(jwt_alg_name(0), "?");
-    CHECK_STR(jwt_alg_name(JWT_RS256 | JWT_RS384), "?");
-    CHECK_STR(jwt_alg_name(1u << 20), "?");
+    CHECK_INT(jose_alg_from_name("RS2566", 5), JOSE_RS256);
+    CHECK_INT(jose_alg_from_name("RS256", 4), 0);
+    CHECK_INT(jose_alg_from_name("RS256\0", 6), 0);
+    CHECK_INT(jose_alg_from_name(NULL, 0), 0);
+    CHECK_STR(jose_alg_name(0), "?");
+    CHECK_STR(jose_alg_name(JOSE_RS256 | JOSE_RS384), "?");
+    CHECK_STR(jose_alg_name(1u << 20), "?");
 }
 
 static void test_base64url(void)
@@ -126,7 +126,7 @@ static void test_base64url(void)
     unsigned char out[64];
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        long n = jwt_b64url_decode(cases[i].in, cases[i].len, out);
+        long n = jose_b64url_decode(cases[i].in, cases[i].len, out);
 
         if (!cases[i].out) {
             CHECKF(n == -1, "case %zu: %ld", i, n);
@@ -141,7 +141,7 @@ static int scopes_of(const char *claims_json, const char *s1, const char *s2)
 {
     json_t *c = json_loads(claims_json, 0, NULL);
     const char *s[2] = { s1, s2 };
-    int r = jwt_claims_have_scopes(c, s, s2 ? 2 : s1 ? 1 : 0);
+    int r = jose_claims_have_scopes(c, s, s2 ? 2 : s1 ? 1 : 0);
 
     json_decref(c);
     return r;
@@ -162,71 +162,71 @@ static void test_scopes(void)
     CHECK_INT(scopes_of("{\"scp\":{\"a\":1}}", "a", NULL), 0);
     CHECK_INT(scopes_of("{\"scope\":\"a\",\"scp\":[\"b\"]}", "a", "b"), 1);
     CHECK_INT(scopes_of("{}", "a", NULL), 0);
-    CHECK_INT(jwt_claims_have_scopes(NULL, NULL, 0), 1);
+    CHECK_INT(jose_claims_have_scopes(NULL, NULL, 0), 1);
     {
         const char *one[] = { "a" };
 
-        CHECK_INT(jwt_claims_have_scopes(NULL, one, 1), 0);
+        CHECK_INT(jose_claims_have_scopes(NULL, one, 1), 0);
     }
 }
 
 static void test_keysets(void)
 {
     static const unsigned char secret[40] = "0123456789abcdef0123456789abcdef0123456";
-    struct jwt_keyset *ks = jwt_keyset_new();
+    struct jose_keyset *ks = jose_keyset_new();
     char err[256];
     size_t skipped = 99;
 
     CHECK(ks != NULL);
     if (!ks)
         return;
-    CHECK_INT(jwt_keyset_count(ks), 0);
-    CHECK_INT(jwt_keyset_count(NULL), 0);
-    CHECK(jwt_keyset_ref(ks) == ks);
-    jwt_keyset_unref(ks); /* back to one reference */
-    jwt_keyset_unref(NULL);
-    CHECK(jwt_keyset_ref(NULL) == NULL);
+    CHECK_INT(jose_keyset_count(ks), 0);
+    CHECK_INT(jose_keyset_count(NULL), 0);
+    CHECK(jose_keyset_ref(ks) == ks);
+    jose_keyset_unref(ks); /* back to one reference */
+    jose_keyset_unref(NULL);
+    CHECK(jose_keyset_ref(NULL) == NULL);
 
     err[0] = '\0';
-    CHECK_INT(jwt_keyset_add_secret(ks, "s", secret, 31, JWT_HS256, err, sizeof(err)), -1);
+    CHECK_INT(jose_keyset_add_secret(ks, "s", secret, 31, JOSE_HS256, err, sizeof(err)), -1);
     CHECK(strstr(err, "too short") != NULL);
-    CHECK_INT(jwt_keyset_add_secret(ks, "s", secret, 32, JWT_HS256 | JWT_RS256, err, sizeof(err)),
+    CHECK_INT(jose_keyset_add_secret(ks, "s", secret, 32, JOSE_HS256 | JOSE_RS256, err, sizeof(err)),
               -1);
     CHECK(strstr(err, "not RS256") != NULL);
-    CHECK_INT(jwt_keyset_add_secret(ks, "s", secret, 32, 0, err, sizeof(err)), -1);
-    CHECK_INT(jwt_keyset_add_secret(ks, "s", secret, 32, JWT_EDDSA, err, sizeof(err)), -1);
-    CHECK_INT(jwt_keyset_count(ks), 0);
-    CHECK_INT(jwt_keyset_add_secret(ks, "hs-1", secret, 32, JWT_ALGS_HMAC, err, sizeof(err)), 0);
-    CHECK_INT(jwt_keyset_add_secret(ks, NULL, secret, sizeof(secret), JWT_HS256, err, 0), 0);
-    CHECK_INT(jwt_keyset_count(ks), 2);
-    CHECK_INT(jwt_keyset_has_kid(ks, "hs-1", 4), 1);
-    CHECK_INT(jwt_keyset_has_kid(ks, "hs-12", 4), 1);
-    CHECK_INT(jwt_keyset_has_kid(ks, "hs-", 3), 0);
-    CHECK_INT(jwt_keyset_has_kid(ks, "", 0), 0);
-    CHECK_INT(jwt_keyset_has_kid(NULL, "hs-1", 4), 0);
+    CHECK_INT(jose_keyset_add_secret(ks, "s", secret, 32, 0, err, sizeof(err)), -1);
+    CHECK_INT(jose_keyset_add_secret(ks, "s", secret, 32, JOSE_EDDSA, err, sizeof(err)), -1);
+    CHECK_INT(jose_keyset_count(ks), 0);
+    CHECK_INT(jose_keyset_add_secret(ks, "hs-1", secret, 32, JOSE_ALGS_HMAC, err, sizeof(err)), 0);
+    CHECK_INT(jose_keyset_add_secret(ks, NULL, secret, sizeof(secret), JOSE_HS256, err, 0), 0);
+    CHECK_INT(jose_keyset_count(ks), 2);
+    CHECK_INT(jose_keyset_has_kid(ks, "hs-1", 4), 1);
+    CHECK_INT(jose_keyset_has_kid(ks, "hs-12", 4), 1);
+    CHECK_INT(jose_keyset_has_kid(ks, "hs-", 3), 0);
+    CHECK_INT(jose_keyset_has_kid(ks, "", 0), 0);
+    CHECK_INT(jose_keyset_has_kid(NULL, "hs-1", 4), 0);
 
-    CHECK_INT(jwt_keyset_add_jwks(ks, "{}", 2, 1, &skipped, err, sizeof(err)), -1);
+    CHECK_INT(jose_keyset_add_jwks(ks, "{}", 2, 1, &skipped, err, sizeof(err)), -1);
     CHECK(strstr(err, "\"keys\" array") != NULL);
-    CHECK_INT(jwt_keyset_add_jwks(ks, "{\"keys\":[]", 10, 1, NULL, err, sizeof(err)), -1);
+    CHECK_INT(jose_keyset_add_jwks(ks, "{\"keys\":[]", 10, 1, NULL, err, sizeof(err)), -1);
     CHECK(strstr(err, "not JSON") != NULL);
-    CHECK_INT(jwt_keyset_add_jwks(ks, "{\"keys\":[]}", 11, 1, &skipped, err, sizeof(err)), 0);
+    CHECK_INT(jose_keyset_add_jwks(ks, "{\"keys\":[]}", 11, 1, &skipped, err, sizeof(err)), 0);
     CHECK_INT(skipped, 0);
     {
         static const char doc[] = "{\"keys\":[{\"kty\":\"foo\"},{\"kty\":\"oct\",\"k\":"
                                   "\"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY\"}]}";
 
-        CHECK_INT(jwt_keyset_add_jwks(ks, doc, strlen(doc), 0, &skipped, err, sizeof(err)), 0);
+        CHECK_INT(jose_keyset_add_jwks(ks, doc, strlen(doc), 0, &skipped, err, sizeof(err)), 0);
         CHECK_INT(skipped, 2);
-        CHECK_INT(jwt_keyset_count(ks), 2);
-        CHECK_INT(jwt_keyset_add_jwks(ks, doc, strlen(doc), 1, &skipped, err, sizeof(err)), 0);
+        CHECK_INT(jose_keyset_count(ks), 2);
+        CHECK_INT(jose_keyset_add_jwks(ks, doc, strlen(doc), 1, &skipped, err, sizeof(err)), 0);
         CHECK_INT(skipped, 1);
-        CHECK_INT(jwt_keyset_count(ks), 3);
+        CHECK_INT(jose_keyset_count(ks), 3);
     }
-    CHECK_INT(jwt_keyset_add_pem_file(ks, "x", "/nonexistent/key.pem", JWT_RS256, err, sizeof(err)),
+    CHECK_INT(jose_keyset_add_pem_file(ks, "x", "/nonexistent/key.pem", JOSE_RS256, err, sizeof(err)),
               -1);
     CHECK(strstr(err, "/nonexistent/key.pem") != NULL);
-    CHECK_INT(jwt_keyset_count(ks), 3);
-    jwt_keyset_unref(ks);
+    CHECK_INT(jose_keyset_count(ks), 3);
+    jose_keyset_unref(ks);
 }
 
 static void test_verify_direct(void)
@@ -235,9 +235,9 @@ static void test_verify_direct(void)
     /* {"alg":"none"}.{} and {"alg":"HS256"}.{"exp":1} with a junk signature */
     static const char none_tok[] = "eyJhbGciOiJub25lIn0.e30.";
     static const char hs_tok[] = "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjF9.AAAA";
-    struct jwt_keyset *ks = jwt_keyset_new();
-    const struct jwt_keyset *sets[3] = { NULL, ks, NULL };
-    struct jwt_policy pol = { 0 };
+    struct jose_keyset *ks = jose_keyset_new();
+    const struct jose_keyset *sets[3] = { NULL, ks, NULL };
+    struct jose_policy pol = { 0 };
     json_t *claims = (json_t *)&pol; /* must be reset to NULL on failure */
     char *big;
     char err[128];
@@ -245,44 +245,44 @@ static void test_verify_direct(void)
     CHECK(ks != NULL);
     if (!ks)
         return;
-    CHECK_INT(jwt_keyset_add_secret(ks, NULL, secret, 32, JWT_HS256, err, sizeof(err)), 0);
-    CHECK_INT(jwt_verify(sets, 3, none_tok, strlen(none_tok), &pol, 0, &claims), JWT_BAD_ALG);
+    CHECK_INT(jose_keyset_add_secret(ks, NULL, secret, 32, JOSE_HS256, err, sizeof(err)), 0);
+    CHECK_INT(jose_verify(sets, 3, none_tok, strlen(none_tok), &pol, 0, &claims), JOSE_BAD_ALG);
     CHECK(claims == NULL);
-    CHECK_INT(jwt_verify(sets, 3, hs_tok, strlen(hs_tok), &pol, 0, NULL), JWT_BAD_SIGNATURE);
-    CHECK_INT(jwt_verify(sets, 0, hs_tok, strlen(hs_tok), &pol, 0, NULL), JWT_BAD_ALG);
-    CHECK_INT(jwt_verify(sets, 1, hs_tok, strlen(hs_tok), NULL, 0, NULL), JWT_BAD_ALG);
+    CHECK_INT(jose_verify(sets, 3, hs_tok, strlen(hs_tok), &pol, 0, NULL), JOSE_BAD_SIGNATURE);
+    CHECK_INT(jose_verify(sets, 0, hs_tok, strlen(hs_tok), &pol, 0, NULL), JOSE_BAD_ALG);
+    CHECK_INT(jose_verify(sets, 1, hs_tok, strlen(hs_tok), NULL, 0, NULL), JOSE_BAD_ALG);
     /* The length bounds the token: a prefix is another (broken) token. */
-    CHECK_INT(jwt_verify(sets, 3, hs_tok, 20, &pol, 0, NULL), JWT_MALFORMED);
-    CHECK_INT(jwt_verify(sets, 3, hs_tok, 0, &pol, 0, NULL), JWT_MALFORMED);
-    CHECK_INT(jwt_verify(sets, 3, "a.b.c", 5, &pol, 0, NULL), JWT_MALFORMED);
+    CHECK_INT(jose_verify(sets, 3, hs_tok, 20, &pol, 0, NULL), JOSE_MALFORMED);
+    CHECK_INT(jose_verify(sets, 3, hs_tok, 0, &pol, 0, NULL), JOSE_MALFORMED);
+    CHECK_INT(jose_verify(sets, 3, "a.b.c", 5, &pol, 0, NULL), JOSE_MALFORMED);
     /* max_token_bytes 0 means the built-in cap (8192), and the cap comes
      * before anything else is looked at. */
     big = malloc(9000);
     CHECK(big != NULL);
     if (big) {
         memset(big, '.', 9000);
-        CHECK_INT(jwt_verify(sets, 3, big, 9000, &pol, 0, NULL), JWT_TOO_LARGE);
-        CHECK_INT(jwt_verify(sets, 3, big, 8192, &pol, 0, NULL), JWT_MALFORMED);
+        CHECK_INT(jose_verify(sets, 3, big, 9000, &pol, 0, NULL), JOSE_TOO_LARGE);
+        CHECK_INT(jose_verify(sets, 3, big, 8192, &pol, 0, NULL), JOSE_MALFORMED);
         pol.max_token_bytes = 100;
-        CHECK_INT(jwt_verify(sets, 3, big, 101, &pol, 0, NULL), JWT_TOO_LARGE);
+        CHECK_INT(jose_verify(sets, 3, big, 101, &pol, 0, NULL), JOSE_TOO_LARGE);
         free(big);
     }
     for (size_t i = 0; i < NSTATUSES; i++)
-        CHECK(jwt_status_text(statuses[i].st) != NULL && *jwt_status_text(statuses[i].st));
-    CHECK_STR(jwt_status_text(JWT_EXPIRED), "token expired");
-    jwt_keyset_unref(ks);
+        CHECK(jose_status_text(statuses[i].st) != NULL && *jose_status_text(statuses[i].st));
+    CHECK_STR(jose_status_text(JOSE_EXPIRED), "token expired");
+    jose_keyset_unref(ks);
 }
 
 /* ------------------------------------------------------------- vectors */
 
 struct named_set {
     const char *name;
-    struct jwt_keyset *ks;
+    struct jose_keyset *ks;
 };
 
 struct named_policy {
     const char *name;
-    struct jwt_policy pol;
+    struct jose_policy pol;
     const char *auds[8];
 };
 
@@ -303,7 +303,7 @@ static unsigned algs_of(const json_t *arr)
 
     json_array_foreach(arr, i, a)
     {
-        unsigned bit = jwt_alg_from_name(json_string_value(a), json_string_length(a));
+        unsigned bit = jose_alg_from_name(json_string_value(a), json_string_length(a));
 
         CHECKF(bit != 0, "unknown alg in vectors: %s", json_string_value(a));
         algs |= bit;
@@ -334,7 +334,7 @@ static char *slurp(const char *path, size_t *len)
 static unsigned char *b64_bytes(const json_t *s, size_t *len)
 {
     unsigned char *out = malloc(json_string_length(s) + 1);
-    long n = out ? jwt_b64url_decode(json_string_value(s), json_string_length(s), out) : -1;
+    long n = out ? jose_b64url_decode(json_string_value(s), json_string_length(s), out) : -1;
 
     if (n < 0) {
         free(out);
@@ -345,7 +345,7 @@ static unsigned char *b64_bytes(const json_t *s, size_t *len)
 }
 
 /* Adds one key-set entry of the vectors file; returns jwt.h's status. */
-static int add_entry(struct jwt_keyset *ks, const json_t *e, size_t *skipped, char *err,
+static int add_entry(struct jose_keyset *ks, const json_t *e, size_t *skipped, char *err,
                      size_t errlen)
 {
     const char *kid = json_string_value(json_object_get(e, "kid"));
@@ -354,13 +354,13 @@ static int add_entry(struct jwt_keyset *ks, const json_t *e, size_t *skipped, ch
     int rc = -1;
 
     if ((v = json_object_get(e, "pem")))
-        return jwt_keyset_add_pem_file(ks, kid, json_string_value(v), algs, err, errlen);
+        return jose_keyset_add_pem_file(ks, kid, json_string_value(v), algs, err, errlen);
     if ((v = json_object_get(e, "secret"))) {
         size_t len;
         unsigned char *s = b64_bytes(v, &len);
 
         if (s)
-            rc = jwt_keyset_add_secret(ks, kid, s, len, algs, err, errlen);
+            rc = jose_keyset_add_secret(ks, kid, s, len, algs, err, errlen);
         free(s);
         return rc;
     }
@@ -371,7 +371,7 @@ static int add_entry(struct jwt_keyset *ks, const json_t *e, size_t *skipped, ch
         int allow_oct = json_is_true(json_object_get(e, "allow_oct"));
 
         if (text)
-            rc = jwt_keyset_add_jwks(ks, text, len, allow_oct, skipped, err, errlen);
+            rc = jose_keyset_add_jwks(ks, text, len, allow_oct, skipped, err, errlen);
         free(text);
         return rc;
     }
@@ -422,19 +422,19 @@ static int load_vectors(struct vectors *v, const char *path)
             break;
         v->nsets++;
         s->name = name;
-        s->ks = jwt_keyset_new();
+        s->ks = jose_keyset_new();
         CHECK(s->ks != NULL);
         json_array_foreach(val, i, e)
         {
             char err[256] = "";
-            size_t skipped = 0, before = jwt_keyset_count(s->ks);
+            size_t skipped = 0, before = jose_keyset_count(s->ks);
             int rc = add_entry(s->ks, e, &skipped, err, sizeof(err));
             const json_t *added = json_object_get(e, "expect_added");
 
             CHECKF(rc == 0, "key set %s entry %zu: %s", name, i, err);
             if (added) {
-                CHECKF(jwt_keyset_count(s->ks) - before == (size_t)json_integer_value(added),
-                       "key set %s: %zu keys added", name, jwt_keyset_count(s->ks) - before);
+                CHECKF(jose_keyset_count(s->ks) - before == (size_t)json_integer_value(added),
+                       "key set %s: %zu keys added", name, jose_keyset_count(s->ks) - before);
                 CHECKF(skipped == (size_t)json_integer_value(json_object_get(e, "expect_skipped")),
                        "key set %s: %zu skipped", name, skipped);
             }
@@ -446,11 +446,11 @@ static int load_vectors(struct vectors *v, const char *path)
 static void free_vectors(struct vectors *v)
 {
     for (size_t i = 0; i < v->nsets; i++)
-        jwt_keyset_unref(v->sets[i].ks);
+        jose_keyset_unref(v->sets[i].ks);
     json_decref(v->doc);
 }
 
-static const struct jwt_policy *find_policy(const struct vectors *v, const char *name)
+static const struct jose_policy *find_policy(const struct vectors *v, const char *name)
 {
     for (size_t i = 0; name && i < v->npols; i++)
         if (strcmp(v->pols[i].name, name) == 0)
@@ -458,7 +458,7 @@ static const struct jwt_policy *find_policy(const struct vectors *v, const char 
     return NULL;
 }
 
-static struct jwt_keyset *find_set(const struct vectors *v, const char *name)
+static struct jose_keyset *find_set(const struct vectors *v, const char *name)
 {
     for (size_t i = 0; name && i < v->nsets; i++)
         if (strcmp(v->sets[i].name, name) == 0)
@@ -469,15 +469,15 @@ static struct jwt_keyset *find_set(const struct vectors *v, const char *name)
 /* Verifies one vector; returns its status and, when OK, its claims. The
  * token is copied to a buffer of exactly its length, so a read past the
  * end is caught by AddressSanitizer. */
-static enum jwt_status run_one(const struct vectors *v, const json_t *vec, json_t **claims)
+static enum jose_status run_one(const struct vectors *v, const json_t *vec, json_t **claims)
 {
-    const struct jwt_keyset *sets[MAX_SETS];
+    const struct jose_keyset *sets[MAX_SETS];
     const json_t *tok = json_object_get(vec, "token"), *n;
-    const struct jwt_policy *pol =
+    const struct jose_policy *pol =
         find_policy(v, json_string_value(json_object_get(vec, "policy")));
     size_t nsets = 0, i, len = json_string_length(tok);
     char *copy = malloc(len ? len : 1);
-    enum jwt_status st;
+    enum jose_status st;
 
     json_array_foreach(json_object_get(vec, "sets"), i, n)
     {
@@ -486,10 +486,10 @@ static enum jwt_status run_one(const struct vectors *v, const json_t *vec, json_
     }
     if (!copy || !pol) {
         free(copy);
-        return JWT_INTERNAL;
+        return JOSE_INTERNAL;
     }
     memcpy(copy, json_string_value(tok), len);
-    st = jwt_verify(sets, nsets, copy, len, pol, v->now, claims);
+    st = jose_verify(sets, nsets, copy, len, pol, v->now, claims);
     free(copy);
     return st;
 }
@@ -503,7 +503,7 @@ static void check_vectors(const struct vectors *v)
     {
         const char *name = json_string_value(json_object_get(vec, "name"));
         const char *want_name = json_string_value(json_object_get(vec, "expect"));
-        enum jwt_status want = JWT_INTERNAL, st;
+        enum jose_status want = JOSE_INTERNAL, st;
         json_t *claims = NULL;
         const json_t *sc;
         size_t j;
@@ -512,7 +512,7 @@ static void check_vectors(const struct vectors *v)
         st = run_one(v, vec, &claims);
         CHECKF(st == want, "vector \"%s\": got %s, expected %s", name, status_name(st),
                status_name(want));
-        CHECKF((st == JWT_OK) == (claims != NULL), "vector \"%s\": claims", name);
+        CHECKF((st == JOSE_OK) == (claims != NULL), "vector \"%s\": claims", name);
         if (claims)
             CHECKF(json_is_object(claims) && json_object_get(claims, "exp"), "vector \"%s\"", name);
         json_array_foreach(json_object_get(vec, "scopes"), j, sc)
@@ -526,7 +526,7 @@ static void check_vectors(const struct vectors *v)
                 if (n < MAX_SCOPES)
                     want_scopes[n++] = json_string_value(s);
             }
-            CHECKF(jwt_claims_have_scopes(claims, want_scopes, n) ==
+            CHECKF(jose_claims_have_scopes(claims, want_scopes, n) ==
                        (int)json_integer_value(json_object_get(sc, "expect")),
                    "vector \"%s\" scopes %zu", name, j);
         }
@@ -543,7 +543,7 @@ static void check_load_errors(const struct vectors *v)
     {
         const char *name = json_string_value(json_object_get(e, "name"));
         const char *want = json_string_value(json_object_get(e, "expect_error"));
-        struct jwt_keyset *ks = jwt_keyset_new();
+        struct jose_keyset *ks = jose_keyset_new();
         char err[256] = "";
         size_t skipped = 0;
         int rc;
@@ -555,9 +555,9 @@ static void check_load_errors(const struct vectors *v)
         CHECKF(rc == -1, "load error \"%s\": accepted", name);
         CHECKF(want && strstr(err, want), "load error \"%s\": \"%s\", expected \"%s\"", name, err,
                want ? want : "");
-        CHECKF(jwt_keyset_count(ks) == 0, "load error \"%s\": %zu keys left", name,
-               jwt_keyset_count(ks));
-        jwt_keyset_unref(ks);
+        CHECKF(jose_keyset_count(ks) == 0, "load error \"%s\": %zu keys left", name,
+               jose_keyset_count(ks));
+        jose_keyset_unref(ks);
     }
 }
 
@@ -577,7 +577,7 @@ static void *thread_main(void *p)
     for (int round = 0; round < 2; round++)
         json_array_foreach(json_object_get(a->v->doc, "vectors"), i, vec)
         {
-            enum jwt_status want = JWT_INTERNAL;
+            enum jose_status want = JOSE_INTERNAL;
             json_t *claims = NULL;
 
             status_from_name(json_string_value(json_object_get(vec, "expect")), &want);

@@ -1,5 +1,5 @@
 /* jwt.c - JWT key sets (PEM, secrets, JWKS) and token verification: framing, alg, kid, claims. */
-#include "jwt.h"
+#include "jose.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -21,14 +21,10 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include <jwt.h> /* libjwt: HS/RS/ES signatures */
+
 #include "util.h"
 
-/* libjwt's header is also named jwt.h (ours shadows it on the include
- * path) and declares its own enum jwt_alg, so it cannot be included here.
- * These are the two calls we make, declared as libjwt 1.x declares them. */
-typedef struct jwt jwt_t;
-int jwt_decode(jwt_t **jwt, const char *token, const unsigned char *key, int key_len);
-void jwt_free(jwt_t *jwt);
 
 #define DEFAULT_MAX_TOKEN 8192     /* when a policy leaves max_token_bytes at 0 */
 #define MAX_CANDIDATES 16          /* keys tried for one token */
@@ -44,12 +40,11 @@ void jwt_free(jwt_t *jwt);
 #define SIG_STACK 1100 /* an RSA-8192 signature */
 #define TOKEN_STACK 4096
 
-#define ALGS_RS (JWT_RS256 | JWT_RS384 | JWT_RS512)
-#define ALGS_PS (JWT_PS256 | JWT_PS384 | JWT_PS512)
-#define ALGS_ES (JWT_ES256 | JWT_ES384 | JWT_ES512)
-#define ALGS_ALL (JWT_ALGS_HMAC | ALGS_RS | ALGS_PS | ALGS_ES | JWT_EDDSA)
+#define ALGS_RS (JOSE_RS256 | JOSE_RS384 | JOSE_RS512)
+#define ALGS_PS (JOSE_PS256 | JOSE_PS384 | JOSE_PS512)
+#define ALGS_ES (JOSE_ES256 | JOSE_ES384 | JOSE_ES512)
 /* What libjwt 1.10 verifies correctly (it has no PS and no EdDSA). */
-#define ALGS_LIBJWT (JWT_ALGS_HMAC | ALGS_RS | ALGS_ES)
+#define ALGS_LIBJWT (JOSE_ALGS_HMAC | ALGS_RS | ALGS_ES)
 
 struct alg_info {
     unsigned bit;
@@ -58,19 +53,19 @@ struct alg_info {
 };
 
 static const struct alg_info alg_table[] = {
-    { JWT_HS256, "HS256", EVP_sha256 }, { JWT_HS384, "HS384", EVP_sha384 },
-    { JWT_HS512, "HS512", EVP_sha512 }, { JWT_RS256, "RS256", EVP_sha256 },
-    { JWT_RS384, "RS384", EVP_sha384 }, { JWT_RS512, "RS512", EVP_sha512 },
-    { JWT_ES256, "ES256", EVP_sha256 }, { JWT_ES384, "ES384", EVP_sha384 },
-    { JWT_ES512, "ES512", EVP_sha512 }, { JWT_PS256, "PS256", EVP_sha256 },
-    { JWT_PS384, "PS384", EVP_sha384 }, { JWT_PS512, "PS512", EVP_sha512 },
-    { JWT_EDDSA, "EdDSA", NULL },
+    { JOSE_HS256, "HS256", EVP_sha256 }, { JOSE_HS384, "HS384", EVP_sha384 },
+    { JOSE_HS512, "HS512", EVP_sha512 }, { JOSE_RS256, "RS256", EVP_sha256 },
+    { JOSE_RS384, "RS384", EVP_sha384 }, { JOSE_RS512, "RS512", EVP_sha512 },
+    { JOSE_ES256, "ES256", EVP_sha256 }, { JOSE_ES384, "ES384", EVP_sha384 },
+    { JOSE_ES512, "ES512", EVP_sha512 }, { JOSE_PS256, "PS256", EVP_sha256 },
+    { JOSE_PS384, "PS384", EVP_sha384 }, { JOSE_PS512, "PS512", EVP_sha512 },
+    { JOSE_EDDSA, "EdDSA", NULL },
 };
 #define NALGS (sizeof(alg_table) / sizeof(alg_table[0]))
 
 enum key_kind { KEY_HMAC, KEY_RSA, KEY_RSA_PSS, KEY_EC, KEY_ED25519 };
 
-struct jwt_key {
+struct jose_key {
     char *kid; /* NULL when the key has none */
     size_t kidlen;
     unsigned algs; /* the only algorithms this key verifies */
@@ -83,15 +78,15 @@ struct jwt_key {
     size_t ec_size; /* EC: bytes of R and of S in a JWS signature */
 };
 
-struct jwt_keyset {
+struct jose_keyset {
     atomic_uint refs;
-    struct jwt_key *keys;
+    struct jose_key *keys;
     size_t nkeys, cap;
 };
 
 /* ------------------------------------------------------------ algorithms */
 
-unsigned jwt_alg_from_name(const char *name, size_t len)
+unsigned jose_alg_from_name(const char *name, size_t len)
 {
     if (!name)
         return 0;
@@ -101,7 +96,7 @@ unsigned jwt_alg_from_name(const char *name, size_t len)
     return 0;
 }
 
-const char *jwt_alg_name(unsigned alg)
+const char *jose_alg_name(unsigned alg)
 {
     for (size_t i = 0; i < NALGS; i++)
         if (alg_table[i].bit == alg)
@@ -137,7 +132,7 @@ static int b64_val(unsigned char c)
 /* Strict: the url alphabet only, no padding, and the unused low bits of a
  * final partial group must be zero, so each byte string has exactly one
  * accepted spelling (no token malleability). */
-long jwt_b64url_decode(const char *in, size_t len, unsigned char *out)
+long jose_b64url_decode(const char *in, size_t len, unsigned char *out)
 {
     const unsigned char *s = (const unsigned char *)in;
     size_t o = 0, i = 0, full = len / 4 * 4;
@@ -184,28 +179,28 @@ static long seg_decode(const char *in, size_t len, unsigned char *stack, size_t 
             return -2;
         *out = *heap;
     }
-    return jwt_b64url_decode(in, len, *out);
+    return jose_b64url_decode(in, len, *out);
 }
 
 /* --------------------------------------------------------------- key sets */
 
-struct jwt_keyset *jwt_keyset_new(void)
+struct jose_keyset *jose_keyset_new(void)
 {
-    struct jwt_keyset *ks = calloc(1, sizeof(*ks));
+    struct jose_keyset *ks = calloc(1, sizeof(*ks));
 
     if (ks)
         atomic_init(&ks->refs, 1);
     return ks;
 }
 
-struct jwt_keyset *jwt_keyset_ref(struct jwt_keyset *ks)
+struct jose_keyset *jose_keyset_ref(struct jose_keyset *ks)
 {
     if (ks)
         atomic_fetch_add_explicit(&ks->refs, 1, memory_order_relaxed);
     return ks;
 }
 
-static void key_clear(struct jwt_key *k)
+static void key_clear(struct jose_key *k)
 {
     free(k->kid);
     if (k->secret) {
@@ -217,7 +212,7 @@ static void key_clear(struct jwt_key *k)
     memset(k, 0, sizeof(*k));
 }
 
-void jwt_keyset_unref(struct jwt_keyset *ks)
+void jose_keyset_unref(struct jose_keyset *ks)
 {
     if (!ks)
         return;
@@ -230,12 +225,12 @@ void jwt_keyset_unref(struct jwt_keyset *ks)
     free(ks);
 }
 
-size_t jwt_keyset_count(const struct jwt_keyset *ks)
+size_t jose_keyset_count(const struct jose_keyset *ks)
 {
     return ks ? ks->nkeys : 0;
 }
 
-int jwt_keyset_has_kid(const struct jwt_keyset *ks, const char *kid, size_t kidlen)
+int jose_keyset_has_kid(const struct jose_keyset *ks, const char *kid, size_t kidlen)
 {
     if (!ks || !kid)
         return 0;
@@ -247,11 +242,11 @@ int jwt_keyset_has_kid(const struct jwt_keyset *ks, const char *kid, size_t kidl
 }
 
 /* Appends *k (taking what it owns) or, when out of memory, frees it. */
-static int keyset_push(struct jwt_keyset *ks, struct jwt_key *k, char *why, size_t cap)
+static int keyset_push(struct jose_keyset *ks, struct jose_key *k, char *why, size_t cap)
 {
     if (ks->nkeys == ks->cap) {
         size_t ncap = ks->cap ? ks->cap * 2 : 4;
-        struct jwt_key *nk = realloc(ks->keys, ncap * sizeof(*nk));
+        struct jose_key *nk = realloc(ks->keys, ncap * sizeof(*nk));
 
         if (!nk) {
             key_clear(k);
@@ -265,7 +260,7 @@ static int keyset_push(struct jwt_keyset *ks, struct jwt_key *k, char *why, size
     return 0;
 }
 
-static int key_set_kid(struct jwt_key *k, const char *kid, size_t kidlen)
+static int key_set_kid(struct jose_key *k, const char *kid, size_t kidlen)
 {
     if (!kid)
         return 0;
@@ -288,7 +283,7 @@ static const char *first_alg(unsigned bad)
 
 /* Sets k->kind (and ec_size) from k->pkey and checks that algs suit the
  * key: this is where a key gets the only algorithms it will verify. */
-static int key_classify(struct jwt_key *k, unsigned algs, char *why, size_t cap)
+static int key_classify(struct jose_key *k, unsigned algs, char *why, size_t cap)
 {
     unsigned allowed;
     const char *what;
@@ -324,18 +319,18 @@ static int key_classify(struct jwt_key *k, unsigned algs, char *why, size_t cap)
             nid = EC_curve_nist2nid(curve);
         k->kind = KEY_EC;
         if (nid == NID_X9_62_prime256v1) {
-            allowed = JWT_ES256, k->ec_size = 32, what = "EC P-256";
+            allowed = JOSE_ES256, k->ec_size = 32, what = "EC P-256";
         } else if (nid == NID_secp384r1) {
-            allowed = JWT_ES384, k->ec_size = 48, what = "EC P-384";
+            allowed = JOSE_ES384, k->ec_size = 48, what = "EC P-384";
         } else if (nid == NID_secp521r1) {
-            allowed = JWT_ES512, k->ec_size = 66, what = "EC P-521";
+            allowed = JOSE_ES512, k->ec_size = 66, what = "EC P-521";
         } else {
             fmt_buf(why, cap, "EC curve %s is not supported (P-256, P-384, P-521)", curve);
             return -1;
         }
     } else if (EVP_PKEY_is_a(k->pkey, "ED25519")) {
         k->kind = KEY_ED25519;
-        allowed = JWT_EDDSA;
+        allowed = JOSE_EDDSA;
         what = "Ed25519";
     } else {
         const char *t = EVP_PKEY_get0_type_name(k->pkey);
@@ -343,7 +338,7 @@ static int key_classify(struct jwt_key *k, unsigned algs, char *why, size_t cap)
         fmt_buf(why, cap, "unsupported key type %s", t ? t : "?");
         return -1;
     }
-    if (algs & JWT_ALGS_HMAC) {
+    if (algs & JOSE_ALGS_HMAC) {
         fmt_buf(why, cap, "an HMAC algorithm cannot use a public key");
         return -1;
     }
@@ -373,7 +368,7 @@ static int key_classify(struct jwt_key *k, unsigned algs, char *why, size_t cap)
 }
 
 /* libjwt 1.10 takes keys only as PEM text; made once here, not per token. */
-static int key_make_pem(struct jwt_key *k)
+static int key_make_pem(struct jose_key *k)
 {
     BIO *b = BIO_new(BIO_s_mem());
     char *data;
@@ -397,10 +392,10 @@ out:
 }
 
 /* Adds a public key; pkey is taken (freed on failure). */
-static int add_public(struct jwt_keyset *ks, const char *kid, size_t kidlen, EVP_PKEY *pkey,
+static int add_public(struct jose_keyset *ks, const char *kid, size_t kidlen, EVP_PKEY *pkey,
                       unsigned algs, char *why, size_t cap)
 {
-    struct jwt_key k = { 0 };
+    struct jose_key k = { 0 };
 
     k.pkey = pkey;
     if (key_classify(&k, algs, why, cap) < 0)
@@ -415,14 +410,14 @@ fail:
     return -1;
 }
 
-static int add_secret(struct jwt_keyset *ks, const char *kid, size_t kidlen,
+static int add_secret(struct jose_keyset *ks, const char *kid, size_t kidlen,
                       const unsigned char *secret, size_t len, unsigned algs, char *why, size_t cap)
 {
-    struct jwt_key k = { 0 };
+    struct jose_key k = { 0 };
 
-    if (!algs || (algs & ~JWT_ALGS_HMAC)) {
+    if (!algs || (algs & ~JOSE_ALGS_HMAC)) {
         fmt_buf(why, cap, "a secret verifies only HS256, HS384 and HS512, not %s",
-                algs ? first_alg(algs & ~JWT_ALGS_HMAC) : "nothing");
+                algs ? first_alg(algs & ~JOSE_ALGS_HMAC) : "nothing");
         return -1;
     }
     if (len < SECRET_MIN || len > INT_MAX) {
@@ -441,7 +436,7 @@ static int add_secret(struct jwt_keyset *ks, const char *kid, size_t kidlen,
     return keyset_push(ks, &k, why, cap);
 }
 
-int jwt_keyset_add_secret(struct jwt_keyset *ks, const char *kid, const unsigned char *secret,
+int jose_keyset_add_secret(struct jose_keyset *ks, const char *kid, const unsigned char *secret,
                           size_t len, unsigned algs, char *err, size_t errlen)
 {
     return add_secret(ks, kid, kid ? strlen(kid) : 0, secret, len, algs, err, errlen);
@@ -487,7 +482,7 @@ fail:
     return NULL;
 }
 
-int jwt_keyset_add_pem_file(struct jwt_keyset *ks, const char *kid, const char *path, unsigned algs,
+int jose_keyset_add_pem_file(struct jose_keyset *ks, const char *kid, const char *path, unsigned algs,
                             char *err, size_t errlen)
 {
     char why[200];
@@ -559,7 +554,7 @@ static unsigned char *jwk_bytes(const json_t *jwk, const char *name, size_t *len
         fmt_buf(why, cap, "out of memory");
         return NULL;
     }
-    if ((n = jwt_b64url_decode(json_string_value(v), json_string_length(v), out)) <= 0) {
+    if ((n = jose_b64url_decode(json_string_value(v), json_string_length(v), out)) <= 0) {
         fmt_buf(why, cap, "\"%s\" is not base64url", name);
         free(out);
         return NULL;
@@ -671,7 +666,7 @@ static int member_is(const json_t *jwk, const char *name, const char *want)
 
 /* Adds one JWK. Returns 1 when added, 0 when skipped (not a signature key
  * we can use), -1 with why when invalid. */
-static int jwk_add(struct jwt_keyset *ks, const json_t *jwk, int allow_oct, char *why, size_t cap)
+static int jwk_add(struct jose_keyset *ks, const json_t *jwk, int allow_oct, char *why, size_t cap)
 {
     const json_t *kty = json_object_get(jwk, "kty"), *kid = json_object_get(jwk, "kid");
     const json_t *alg = json_object_get(jwk, "alg"), *ops = json_object_get(jwk, "key_ops");
@@ -704,22 +699,22 @@ static int jwk_add(struct jwt_keyset *ks, const json_t *jwk, int allow_oct, char
             return 0;
     }
     /* An unknown "alg" (RSA-OAEP, ES256K, none...) is not one we verify. */
-    if (alg && !(algs = jwt_alg_from_name(json_string_value(alg), json_string_length(alg))))
+    if (alg && !(algs = jose_alg_from_name(json_string_value(alg), json_string_length(alg))))
         return 0;
 
     t = json_string_value(kty);
     crv = json_string_value(json_object_get(jwk, "crv"));
     if (strcmp(t, "RSA") == 0) {
         pkey = jwk_rsa(jwk, why, cap);
-        algs = algs ? algs : JWT_RS256;
+        algs = algs ? algs : JOSE_RS256;
     } else if (strcmp(t, "EC") == 0) {
         static const struct {
             const char *crv, *group;
             size_t size;
             unsigned alg;
-        } curves[] = { { "P-256", SN_X9_62_prime256v1, 32, JWT_ES256 },
-                       { "P-384", SN_secp384r1, 48, JWT_ES384 },
-                       { "P-521", SN_secp521r1, 66, JWT_ES512 } };
+        } curves[] = { { "P-256", SN_X9_62_prime256v1, 32, JOSE_ES256 },
+                       { "P-384", SN_secp384r1, 48, JOSE_ES384 },
+                       { "P-521", SN_secp521r1, 66, JOSE_ES512 } };
         size_t i;
 
         for (i = 0; crv && i < 3 && strcmp(crv, curves[i].crv) != 0; i++)
@@ -732,7 +727,7 @@ static int jwk_add(struct jwt_keyset *ks, const json_t *jwk, int allow_oct, char
         if (!crv || strcmp(crv, "Ed25519") != 0) /* X25519 is for key agreement */
             return 0;
         pkey = jwk_ed25519(jwk, why, cap);
-        algs = algs ? algs : JWT_EDDSA;
+        algs = algs ? algs : JOSE_EDDSA;
     } else if (strcmp(t, "oct") == 0 && allow_oct) {
         size_t klen = 0;
         unsigned char *k = jwk_bytes(jwk, "k", &klen, why, cap);
@@ -741,7 +736,7 @@ static int jwk_add(struct jwt_keyset *ks, const json_t *jwk, int allow_oct, char
         if (!k)
             return -1;
         rc = add_secret(ks, json_string_value(kid), json_string_length(kid), k, klen,
-                        algs ? algs : JWT_HS256, why, cap);
+                        algs ? algs : JOSE_HS256, why, cap);
         OPENSSL_cleanse(k, klen);
         free(k);
         return rc < 0 ? -1 : 1;
@@ -757,7 +752,7 @@ static int jwk_add(struct jwt_keyset *ks, const json_t *jwk, int allow_oct, char
                : 1;
 }
 
-int jwt_keyset_add_jwks(struct jwt_keyset *ks, const char *json, size_t len, int allow_oct,
+int jose_keyset_add_jwks(struct jose_keyset *ks, const char *json, size_t len, int allow_oct,
                         size_t *skipped, char *err, size_t errlen)
 {
     json_error_t je;
@@ -801,32 +796,32 @@ int jwt_keyset_add_jwks(struct jwt_keyset *ks, const char *json, size_t len, int
 
 /* ----------------------------------------------------------- verification */
 
-const char *jwt_status_text(enum jwt_status st)
+const char *jose_status_text(enum jose_status st)
 {
     switch (st) {
-    case JWT_OK:
+    case JOSE_OK:
         return "token valid";
-    case JWT_MALFORMED:
+    case JOSE_MALFORMED:
         return "malformed token";
-    case JWT_TOO_LARGE:
+    case JOSE_TOO_LARGE:
         return "token too large";
-    case JWT_BAD_ALG:
+    case JOSE_BAD_ALG:
         return "algorithm not allowed";
-    case JWT_UNKNOWN_KID:
+    case JOSE_UNKNOWN_KID:
         return "unknown key id";
-    case JWT_BAD_SIGNATURE:
+    case JOSE_BAD_SIGNATURE:
         return "bad signature";
-    case JWT_NO_EXP:
+    case JOSE_NO_EXP:
         return "token without expiry";
-    case JWT_EXPIRED:
+    case JOSE_EXPIRED:
         return "token expired";
-    case JWT_NOT_YET_VALID:
+    case JOSE_NOT_YET_VALID:
         return "token not yet valid";
-    case JWT_BAD_ISSUER:
+    case JOSE_BAD_ISSUER:
         return "wrong issuer";
-    case JWT_BAD_AUDIENCE:
+    case JOSE_BAD_AUDIENCE:
         return "wrong audience";
-    case JWT_INTERNAL:
+    case JOSE_INTERNAL:
         return "internal error";
     }
     return "unknown status";
@@ -842,7 +837,7 @@ struct token_view {
 };
 
 /* ECDSA in JWS is raw R||S; OpenSSL wants DER. */
-static enum jwt_status ec_sig_to_der(const unsigned char *sig, size_t size, unsigned char *der,
+static enum jose_status ec_sig_to_der(const unsigned char *sig, size_t size, unsigned char *der,
                                      size_t cap, size_t *derlen)
 {
     ECDSA_SIG *es = ECDSA_SIG_new();
@@ -854,21 +849,21 @@ static enum jwt_status ec_sig_to_der(const unsigned char *sig, size_t size, unsi
         BN_free(r);
         BN_free(s);
         ECDSA_SIG_free(es);
-        return JWT_INTERNAL;
+        return JOSE_INTERNAL;
     }
     n = i2d_ECDSA_SIG(es, NULL);
     if (n <= 0 || (size_t)n > cap || i2d_ECDSA_SIG(es, &p) != n) {
         ECDSA_SIG_free(es);
-        return JWT_INTERNAL;
+        return JOSE_INTERNAL;
     }
     ECDSA_SIG_free(es); /* frees r and s too */
     *derlen = (size_t)n;
-    return JWT_OK;
+    return JOSE_OK;
 }
 
 /* The OpenSSL path: PS and EdDSA always, and HS/RS/ES for tokens libjwt
  * would wrongly refuse (see verify_with_key). */
-static enum jwt_status verify_openssl(const struct jwt_key *k, const struct alg_info *ai,
+static enum jose_status verify_openssl(const struct jose_key *k, const struct alg_info *ai,
                                       const struct token_view *tv)
 {
     const unsigned char *sig = tv->sig;
@@ -876,7 +871,7 @@ static enum jwt_status verify_openssl(const struct jwt_key *k, const struct alg_
     unsigned char der[160];
     EVP_MD_CTX *mdctx = NULL;
     EVP_PKEY_CTX *pctx = NULL;
-    enum jwt_status st = JWT_INTERNAL;
+    enum jose_status st = JOSE_INTERNAL;
 
     if (k->kind == KEY_HMAC) {
         unsigned char mac[EVP_MAX_MD_SIZE];
@@ -886,19 +881,19 @@ static enum jwt_status verify_openssl(const struct jwt_key *k, const struct alg_
                   tv->inlen, mac, &maclen))
             goto out;
         /* Constant time: no byte-by-byte oracle on the expected MAC. */
-        st = maclen == siglen && CRYPTO_memcmp(mac, sig, maclen) == 0 ? JWT_OK : JWT_BAD_SIGNATURE;
+        st = maclen == siglen && CRYPTO_memcmp(mac, sig, maclen) == 0 ? JOSE_OK : JOSE_BAD_SIGNATURE;
         OPENSSL_cleanse(mac, sizeof(mac));
         goto out;
     }
     if (k->kind == KEY_EC) {
         if (siglen != 2 * k->ec_size) {
-            st = JWT_BAD_SIGNATURE;
+            st = JOSE_BAD_SIGNATURE;
             goto out;
         }
-        if ((st = ec_sig_to_der(sig, k->ec_size, der, sizeof(der), &siglen)) != JWT_OK)
+        if ((st = ec_sig_to_der(sig, k->ec_size, der, sizeof(der), &siglen)) != JOSE_OK)
             goto out;
         sig = der;
-        st = JWT_INTERNAL;
+        st = JOSE_INTERNAL;
     }
     if (!(mdctx = EVP_MD_CTX_new()) ||
         EVP_DigestVerifyInit(mdctx, &pctx, ai->md ? ai->md() : NULL, NULL, k->pkey) != 1)
@@ -910,8 +905,8 @@ static enum jwt_status verify_openssl(const struct jwt_key *k, const struct alg_
          EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, ai->md()) <= 0))
         goto out;
     st = EVP_DigestVerify(mdctx, sig, siglen, (const unsigned char *)tv->input, tv->inlen) == 1
-             ? JWT_OK
-             : JWT_BAD_SIGNATURE;
+             ? JOSE_OK
+             : JOSE_BAD_SIGNATURE;
 out:
     EVP_MD_CTX_free(mdctx);
     /* A failed check leaves errors queued on this thread; TLS code on the
@@ -920,7 +915,7 @@ out:
     return st;
 }
 
-static enum jwt_status verify_with_key(const struct jwt_key *k, const struct alg_info *ai,
+static enum jose_status verify_with_key(const struct jose_key *k, const struct alg_info *ai,
                                        const struct token_view *tv)
 {
     jwt_t *j = NULL;
@@ -937,9 +932,9 @@ static enum jwt_status verify_with_key(const struct jwt_key *k, const struct alg
     if (j)
         jwt_free(j);
     if (rc == 0)
-        return JWT_OK;
+        return JOSE_OK;
     ERR_clear_error();
-    return rc == ENOMEM ? JWT_INTERNAL : JWT_BAD_SIGNATURE;
+    return rc == ENOMEM ? JOSE_INTERNAL : JOSE_BAD_SIGNATURE;
 }
 
 /* libjwt 1.10 refuses any token whose header "typ" is a string other than
@@ -960,7 +955,7 @@ static int json_str_is(const json_t *v, const char *s)
            memcmp(json_string_value(v), s, json_string_length(v)) == 0;
 }
 
-static enum jwt_status check_claims(const json_t *c, const struct jwt_policy *pol, time_t now)
+static enum jose_status check_claims(const json_t *c, const struct jose_policy *pol, time_t now)
 {
     const json_t *exp = json_object_get(c, "exp"), *nbf = json_object_get(c, "nbf");
     const json_t *aud;
@@ -968,27 +963,27 @@ static enum jwt_status check_claims(const json_t *c, const struct jwt_policy *po
 
     /* NumericDate may be fractional; doubles hold every plausible second. */
     if (!json_is_number(exp))
-        return JWT_NO_EXP;
+        return JOSE_NO_EXP;
     if (t > json_number_value(exp) + skew)
-        return JWT_EXPIRED;
+        return JOSE_EXPIRED;
     if (nbf && !json_is_number(nbf))
-        return JWT_MALFORMED;
+        return JOSE_MALFORMED;
     if (nbf && t + skew < json_number_value(nbf))
-        return JWT_NOT_YET_VALID;
+        return JOSE_NOT_YET_VALID;
     if (pol->issuer && !json_str_is(json_object_get(c, "iss"), pol->issuer))
-        return JWT_BAD_ISSUER;
+        return JOSE_BAD_ISSUER;
     if (pol->naudiences) {
         aud = json_object_get(c, "aud");
         for (size_t i = 0; i < pol->naudiences; i++) {
             if (json_str_is(aud, pol->audiences[i]))
-                return JWT_OK;
+                return JOSE_OK;
             for (size_t j = 0; json_is_array(aud) && j < json_array_size(aud); j++)
                 if (json_str_is(json_array_get(aud, j), pol->audiences[i]))
-                    return JWT_OK;
+                    return JOSE_OK;
         }
-        return JWT_BAD_AUDIENCE;
+        return JOSE_BAD_AUDIENCE;
     }
-    return JWT_OK;
+    return JOSE_OK;
 }
 
 static json_t *parse_object(const unsigned char *p, size_t len)
@@ -1004,15 +999,15 @@ static json_t *parse_object(const unsigned char *p, size_t len)
     return j;
 }
 
-enum jwt_status jwt_verify(const struct jwt_keyset *const *sets, size_t nsets, const char *token,
-                           size_t len, const struct jwt_policy *pol, time_t now, json_t **claims)
+enum jose_status jose_verify(const struct jose_keyset *const *sets, size_t nsets, const char *token,
+                           size_t len, const struct jose_policy *pol, time_t now, json_t **claims)
 {
-    static const struct jwt_policy no_policy = { NULL, NULL, 0, 0, 0 };
+    static const struct jose_policy no_policy = { NULL, NULL, 0, 0, 0 };
     unsigned char hstack[HEADER_STACK], pstack[PAYLOAD_STACK], sstack[SIG_STACK];
     unsigned char *hheap = NULL, *pheap = NULL, *sheap = NULL;
     unsigned char *h = NULL, *p = NULL, *s = NULL;
     char tstack[TOKEN_STACK], *theap = NULL;
-    const struct jwt_key *cand[MAX_CANDIDATES];
+    const struct jose_key *cand[MAX_CANDIDATES];
     const char *d1, *d2, *kid = NULL;
     const struct alg_info *ai;
     json_t *header = NULL, *payload = NULL, *v;
@@ -1020,7 +1015,7 @@ enum jwt_status jwt_verify(const struct jwt_keyset *const *sets, size_t nsets, c
     size_t ncand = 0, kidlen = 0, hlen, plen, slen, cap;
     long hn, pn, sn;
     int kid_seen = 0;
-    enum jwt_status st = JWT_MALFORMED;
+    enum jose_status st = JOSE_MALFORMED;
 
     if (claims)
         *claims = NULL;
@@ -1028,20 +1023,20 @@ enum jwt_status jwt_verify(const struct jwt_keyset *const *sets, size_t nsets, c
         pol = &no_policy;
     cap = pol->max_token_bytes ? pol->max_token_bytes : DEFAULT_MAX_TOKEN;
     if (len > cap)
-        return JWT_TOO_LARGE;
+        return JOSE_TOO_LARGE;
     if (!token || !len)
-        return JWT_MALFORMED;
+        return JOSE_MALFORMED;
 
     /* Exactly three segments; header and payload not empty. */
     if (!(d1 = memchr(token, '.', len)) ||
         !(d2 = memchr(d1 + 1, '.', (size_t)(token + len - d1 - 1))) ||
         memchr(d2 + 1, '.', (size_t)(token + len - d2 - 1)))
-        return JWT_MALFORMED;
+        return JOSE_MALFORMED;
     hlen = (size_t)(d1 - token);
     plen = (size_t)(d2 - d1 - 1);
     slen = (size_t)(token + len - d2 - 1);
     if (!hlen || !plen)
-        return JWT_MALFORMED;
+        return JOSE_MALFORMED;
 
     /* Everything is decoded and parsed strictly before any key is used, so
      * libjwt only ever sees tokens we have read exactly as it will. */
@@ -1049,7 +1044,7 @@ enum jwt_status jwt_verify(const struct jwt_keyset *const *sets, size_t nsets, c
     pn = hn < 0 ? -1 : seg_decode(d1 + 1, plen, pstack, sizeof(pstack), &p, &pheap);
     sn = pn < 0 ? -1 : seg_decode(d2 + 1, slen, sstack, sizeof(sstack), &s, &sheap);
     if (hn == -2 || pn == -2 || sn == -2) {
-        st = JWT_INTERNAL;
+        st = JOSE_INTERNAL;
         goto out;
     }
     if (sn < 0 || !(header = parse_object(h, (size_t)hn)) ||
@@ -1069,10 +1064,10 @@ enum jwt_status jwt_verify(const struct jwt_keyset *const *sets, size_t nsets, c
     /* The exact JOSE name: "none", "None", "hs256" are not algorithms. */
     v = json_object_get(header, "alg");
     ai = json_is_string(v)
-             ? alg_info(jwt_alg_from_name(json_string_value(v), json_string_length(v)))
+             ? alg_info(jose_alg_from_name(json_string_value(v), json_string_length(v)))
              : NULL;
     if (!ai) {
-        st = JWT_BAD_ALG;
+        st = JOSE_BAD_ALG;
         goto out;
     }
 
@@ -1082,7 +1077,7 @@ enum jwt_status jwt_verify(const struct jwt_keyset *const *sets, size_t nsets, c
         if (!sets[i])
             continue;
         for (size_t j = 0; j < sets[i]->nkeys; j++) {
-            const struct jwt_key *k = &sets[i]->keys[j];
+            const struct jose_key *k = &sets[i]->keys[j];
 
             if (kid) {
                 if (!k->kid || k->kidlen != kidlen || memcmp(k->kid, kid, kidlen) != 0)
@@ -1094,11 +1089,11 @@ enum jwt_status jwt_verify(const struct jwt_keyset *const *sets, size_t nsets, c
         }
     }
     if (kid && !kid_seen) {
-        st = JWT_UNKNOWN_KID;
+        st = JOSE_UNKNOWN_KID;
         goto out;
     }
     if (!ncand) {
-        st = JWT_BAD_ALG;
+        st = JOSE_BAD_ALG;
         goto out;
     }
 
@@ -1111,20 +1106,20 @@ enum jwt_status jwt_verify(const struct jwt_keyset *const *sets, size_t nsets, c
         char *t = tstack;
 
         if (len >= sizeof(tstack) && !(t = theap = malloc(len + 1))) {
-            st = JWT_INTERNAL;
+            st = JOSE_INTERNAL;
             goto out;
         }
         memcpy(t, token, len);
         t[len] = '\0';
         tv.tokz = t;
     }
-    st = JWT_BAD_SIGNATURE;
-    for (size_t i = 0; i < ncand && st == JWT_BAD_SIGNATURE; i++)
+    st = JOSE_BAD_SIGNATURE;
+    for (size_t i = 0; i < ncand && st == JOSE_BAD_SIGNATURE; i++)
         st = verify_with_key(cand[i], ai, &tv);
-    if (st != JWT_OK)
+    if (st != JOSE_OK)
         goto out;
 
-    if ((st = check_claims(payload, pol, now)) == JWT_OK && claims) {
+    if ((st = check_claims(payload, pol, now)) == JOSE_OK && claims) {
         *claims = payload;
         payload = NULL;
     }
@@ -1178,7 +1173,7 @@ static int scope_granted(const json_t *claims, const char *want)
     return 0;
 }
 
-int jwt_claims_have_scopes(const json_t *claims, const char *const *scopes, size_t n)
+int jose_claims_have_scopes(const json_t *claims, const char *const *scopes, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (!json_is_object(claims) || !scope_granted(claims, scopes[i]))

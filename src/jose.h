@@ -6,8 +6,8 @@
  * "algorithms", or its JWK "alg"); the token's own "alg" never picks the
  * kind of key. "none" is never an algorithm here. HS/RS/ES signatures are
  * checked with libjwt, PS and EdDSA ones with OpenSSL directly. */
-#ifndef SLUICE_JWT_H
-#define SLUICE_JWT_H
+#ifndef SLUICE_JOSE_H
+#define SLUICE_JOSE_H
 
 #include <jansson.h>
 #include <stddef.h>
@@ -15,51 +15,51 @@
 #include <time.h>
 
 /* Algorithms, as bits so a key can allow several. */
-enum jwt_alg {
-    JWT_HS256 = 1u << 0,
-    JWT_HS384 = 1u << 1,
-    JWT_HS512 = 1u << 2,
-    JWT_RS256 = 1u << 3,
-    JWT_RS384 = 1u << 4,
-    JWT_RS512 = 1u << 5,
-    JWT_ES256 = 1u << 6,
-    JWT_ES384 = 1u << 7,
-    JWT_ES512 = 1u << 8,
-    JWT_PS256 = 1u << 9,
-    JWT_PS384 = 1u << 10,
-    JWT_PS512 = 1u << 11,
-    JWT_EDDSA = 1u << 12,
+enum jose_alg {
+    JOSE_HS256 = 1u << 0,
+    JOSE_HS384 = 1u << 1,
+    JOSE_HS512 = 1u << 2,
+    JOSE_RS256 = 1u << 3,
+    JOSE_RS384 = 1u << 4,
+    JOSE_RS512 = 1u << 5,
+    JOSE_ES256 = 1u << 6,
+    JOSE_ES384 = 1u << 7,
+    JOSE_ES512 = 1u << 8,
+    JOSE_PS256 = 1u << 9,
+    JOSE_PS384 = 1u << 10,
+    JOSE_PS512 = 1u << 11,
+    JOSE_EDDSA = 1u << 12,
 };
-#define JWT_ALGS_HMAC (JWT_HS256 | JWT_HS384 | JWT_HS512)
+#define JOSE_ALGS_HMAC (JOSE_HS256 | JOSE_HS384 | JOSE_HS512)
 
 /* Returns the bit for an algorithm name exactly as JOSE spells it
  * ("RS256", "EdDSA"), or 0 for anything else ("none", "rs256", ""). */
-unsigned jwt_alg_from_name(const char *name, size_t len);
+unsigned jose_alg_from_name(const char *name, size_t len);
 /* Returns the JOSE name of one algorithm bit, or "?" */
-const char *jwt_alg_name(unsigned alg);
+const char *jose_alg_name(unsigned alg);
 
-struct jwt_keyset;
+struct jose_keyset;
 
 /* Returns an empty key set with one reference, or NULL when out of memory. */
-struct jwt_keyset *jwt_keyset_new(void);
+struct jose_keyset *jose_keyset_new(void);
 /* Reference counting; thread-safe (sets are shared by workers). unref(NULL)
  * does nothing. A set must not be changed once shared. */
-struct jwt_keyset *jwt_keyset_ref(struct jwt_keyset *ks);
-void jwt_keyset_unref(struct jwt_keyset *ks);
-size_t jwt_keyset_count(const struct jwt_keyset *ks);
+struct jose_keyset *jose_keyset_ref(struct jose_keyset *ks);
+void jose_keyset_unref(struct jose_keyset *ks);
+size_t jose_keyset_count(const struct jose_keyset *ks);
 
 /* Adds a public key from a PEM file (RSA, EC P-256/P-384/P-521, Ed25519;
  * a certificate is accepted too). algs must suit the key: RS and PS for
  * RSA, the ES of the key's curve for EC, EdDSA for Ed25519; HS with a
  * public key is refused (the classic confusion attack). kid may be NULL.
  * Returns 0, or -1 with a one-line reason in err. */
-int jwt_keyset_add_pem_file(struct jwt_keyset *ks, const char *kid, const char *path, unsigned algs,
+int jose_keyset_add_pem_file(struct jose_keyset *ks, const char *kid, const char *path, unsigned algs,
                             char *err, size_t errlen);
 
 /* Adds an HMAC secret (copied). algs must be HS only; a secret shorter
  * than 32 bytes is refused (RFC 7518 3.2 asks for at least the hash size).
  * Returns 0, or -1 with a reason in err. */
-int jwt_keyset_add_secret(struct jwt_keyset *ks, const char *kid, const unsigned char *secret,
+int jose_keyset_add_secret(struct jose_keyset *ks, const char *kid, const unsigned char *secret,
                           size_t len, unsigned algs, char *err, size_t errlen);
 
 /* Adds the keys of a JWKS document {"keys": [...]}: kty RSA (n, e), EC
@@ -70,14 +70,14 @@ int jwt_keyset_add_secret(struct jwt_keyset *ks, const char *kid, const unsigned
  * are unknown kty (they are counted in *skipped when not NULL). Returns 0
  * (possibly with no key added), or -1 with a reason in err when the
  * document is malformed or a key is invalid. */
-int jwt_keyset_add_jwks(struct jwt_keyset *ks, const char *json, size_t len, int allow_oct,
+int jose_keyset_add_jwks(struct jose_keyset *ks, const char *json, size_t len, int allow_oct,
                         size_t *skipped, char *err, size_t errlen);
 
 /* 1 when a key with this kid is in the set. */
-int jwt_keyset_has_kid(const struct jwt_keyset *ks, const char *kid, size_t kidlen);
+int jose_keyset_has_kid(const struct jose_keyset *ks, const char *kid, size_t kidlen);
 
 /* What a token must satisfy besides its signature. */
-struct jwt_policy {
+struct jose_policy {
     const char *issuer;               /* exact match of "iss"; NULL: not checked */
     const char *const *audiences;     /* "aud" (string or array) must hold one; */
     size_t naudiences;                /*   0: not checked */
@@ -85,40 +85,40 @@ struct jwt_policy {
     size_t max_token_bytes;           /* longer tokens are refused unread */
 };
 
-enum jwt_status {
-    JWT_OK = 0,
-    JWT_MALFORMED,     /* not three base64url segments of JSON objects, ... */
-    JWT_TOO_LARGE,
-    JWT_BAD_ALG,       /* "none", unknown, or no key allows it */
-    JWT_UNKNOWN_KID,   /* the token names a kid none of the sets has */
-    JWT_BAD_SIGNATURE,
-    JWT_NO_EXP,
-    JWT_EXPIRED,
-    JWT_NOT_YET_VALID,
-    JWT_BAD_ISSUER,
-    JWT_BAD_AUDIENCE,
-    JWT_INTERNAL,      /* out of memory, crypto library failure */
+enum jose_status {
+    JOSE_OK = 0,
+    JOSE_MALFORMED,     /* not three base64url segments of JSON objects, ... */
+    JOSE_TOO_LARGE,
+    JOSE_BAD_ALG,       /* "none", unknown, or no key allows it */
+    JOSE_UNKNOWN_KID,   /* the token names a kid none of the sets has */
+    JOSE_BAD_SIGNATURE,
+    JOSE_NO_EXP,
+    JOSE_EXPIRED,
+    JOSE_NOT_YET_VALID,
+    JOSE_BAD_ISSUER,
+    JOSE_BAD_AUDIENCE,
+    JOSE_INTERNAL,      /* out of memory, crypto library failure */
 };
 
 /* Returns a short English reason for a status ("token expired"). */
-const char *jwt_status_text(enum jwt_status st);
+const char *jose_status_text(enum jose_status st);
 
 /* Verifies token[0..len) against the keys of sets[0..nsets) (NULL entries
  * are skipped) and pol, at time now (seconds since the epoch). With a kid
  * in the token only keys with that kid are tried; without one, every key
- * allowing the token's alg (at most 16). On JWT_OK *claims gets the
+ * allowing the token's alg (at most 16). On JOSE_OK *claims gets the
  * payload object (a new reference the caller owns). Never reads outside
  * token[0..len); never trusts "alg" to choose the kind of key. */
-enum jwt_status jwt_verify(const struct jwt_keyset *const *sets, size_t nsets, const char *token,
-                           size_t len, const struct jwt_policy *pol, time_t now, json_t **claims);
+enum jose_status jose_verify(const struct jose_keyset *const *sets, size_t nsets, const char *token,
+                           size_t len, const struct jose_policy *pol, time_t now, json_t **claims);
 
 /* 1 when claims grant every scope in scopes[0..n): "scope" is a
  * space-separated string, "scp" an array of strings (or a string). */
-int jwt_claims_have_scopes(const json_t *claims, const char *const *scopes, size_t n);
+int jose_claims_have_scopes(const json_t *claims, const char *const *scopes, size_t n);
 
 /* base64url without padding (as JWTs use). decode returns the decoded
  * length, or -1 on a bad character or impossible length; out needs
  * len * 3 / 4 + 1 bytes. */
-long jwt_b64url_decode(const char *in, size_t len, unsigned char *out);
+long jose_b64url_decode(const char *in, size_t len, unsigned char *out);
 
 #endif
