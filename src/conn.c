@@ -4,7 +4,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -20,6 +19,7 @@
 #include "pipeline.h"
 #include "request.h"
 #include "respond.h"
+#include "stream.h"
 #include "worker.h"
 
 /* Output beyond this makes handlers pause; they resume below the low mark.
@@ -45,7 +45,7 @@ enum conn_state {
 
 struct conn {
     struct worker *w;
-    struct bufferevent *bev;
+    struct stream *st;
     struct event *timer; /* idle / header deadline / linger */
     struct request *req;
     struct conn *prev, *next; /* worker's list (worker.c) */
@@ -59,9 +59,9 @@ struct conn {
     char client_ip[48];
 };
 
-static void conn_readcb(struct bufferevent *bev, void *arg);
-static void conn_writecb(struct bufferevent *bev, void *arg);
-static void conn_eventcb(struct bufferevent *bev, short what, void *arg);
+static void conn_readcb(struct stream *st, void *arg);
+static void conn_writecb(struct stream *st, void *arg);
+static void conn_eventcb(struct stream *st, short what, void *arg);
 static void conn_timercb(evutil_socket_t fd, short what, void *arg);
 static void conn_try_head(struct conn *c);
 static void conn_feed_body(struct conn *c);
@@ -83,15 +83,11 @@ static void timer_arm_ms(struct conn *c, uint32_t ms)
     evtimer_add(c->timer, &tv);
 }
 
+/* A read timeout (0 = none) and, always, the idle timeout as the limit
+ * for a client that stops reading our output. */
 static void set_read_timeout_ms(struct conn *c, uint32_t ms)
 {
-    struct timeval rtv = { ms / 1000, (ms % 1000) * 1000 };
-    struct timeval wtv;
-    uint32_t wms = conn_cfg(c)->limits.idle_timeout_ms;
-
-    wtv.tv_sec = wms / 1000;
-    wtv.tv_usec = (wms % 1000) * 1000;
-    bufferevent_set_timeouts(c->bev, ms ? &rtv : NULL, &wtv);
+    stream_set_timeouts(c->st, ms, conn_cfg(c)->limits.idle_timeout_ms);
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -115,11 +111,11 @@ struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa, sockl
     else
         memcpy(c->client_ip, "unknown", 8);
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    c->bev = bufferevent_socket_new(worker_base(w), fd, BEV_OPT_CLOSE_ON_FREE);
+    c->st = stream_new(worker_base(w), fd);
     c->timer = evtimer_new(worker_base(w), conn_timercb, c);
-    if (!c->bev || !c->timer) {
-        if (c->bev)
-            bufferevent_free(c->bev);
+    if (!c->st || !c->timer) {
+        if (c->st)
+            stream_free(c->st);
         else
             close(fd);
         if (c->timer)
@@ -127,13 +123,13 @@ struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa, sockl
         free(c);
         return NULL;
     }
-    bufferevent_setcb(c->bev, conn_readcb, conn_writecb, conn_eventcb, c);
-    bufferevent_setwatermark(c->bev, EV_READ, 0, INPUT_HIGH);
-    bufferevent_setwatermark(c->bev, EV_WRITE, OUTPUT_LOW, 0);
+    stream_setcb(c->st, conn_readcb, conn_writecb, conn_eventcb, c);
+    stream_set_read_high(c->st, INPUT_HIGH);
+    stream_set_write_low(c->st, OUTPUT_LOW);
     c->state = CONN_IDLE;
     timer_arm_ms(c, conn_cfg(c)->limits.idle_timeout_ms);
     set_read_timeout_ms(c, 0);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    stream_enable_read(c->st);
     conn_link(c);
     worker_conn_count(w, +1);
     return c;
@@ -152,7 +148,7 @@ static void conn_free(struct conn *c)
     }
     conn_unlink(c);
     worker_conn_count(c->w, -1);
-    bufferevent_free(c->bev);
+    stream_free(c->st);
     event_free(c->timer);
     free(c);
 }
@@ -167,18 +163,17 @@ void conn_close(struct conn *c)
  * the response we just sent before the client reads it. */
 static void conn_linger(struct conn *c)
 {
-    int fd = bufferevent_getfd(c->bev);
+    struct evbuffer *in = stream_input(c->st);
 
-    if (c->peer_eof || shutdown(fd, SHUT_WR) < 0) {
+    if (c->peer_eof || stream_shutdown_write(c->st) < 0) {
         conn_free(c);
         return;
     }
     c->state = CONN_LINGER;
-    evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
-    bufferevent_set_timeouts(c->bev, NULL, NULL);
-    bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
-    bufferevent_enable(c->bev, EV_READ);
-    bufferevent_disable(c->bev, EV_WRITE);
+    evbuffer_drain(in, evbuffer_get_length(in));
+    stream_set_timeouts(c->st, 0, 0);
+    stream_set_read_high(c->st, 0);
+    stream_enable_read(c->st);
     evtimer_del(c->timer);
     timer_arm_ms(c, LINGER_MS);
 }
@@ -188,19 +183,19 @@ static void conn_close_after_flush(struct conn *c)
 {
     c->state = CONN_CLOSING;
     evtimer_del(c->timer);
-    bufferevent_disable(c->bev, EV_READ);
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+    stream_disable_read(c->st);
+    stream_flush(c->st);
+    if (evbuffer_get_length(stream_output(c->st)) == 0) {
         conn_linger(c);
         return;
     }
     /* the write callback fires when the output is empty */
-    bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+    stream_set_write_low(c->st, 0);
 }
 
 void conn_shutdown(struct conn *c)
 {
-    if (c->state == CONN_IDLE &&
-        evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {
+    if (c->state == CONN_IDLE && evbuffer_get_length(stream_input(c->st)) == 0) {
         conn_free(c);
         return;
     }
@@ -209,16 +204,44 @@ void conn_shutdown(struct conn *c)
 
 /* ------------------------------------------------------------ requests */
 
+/* Requests are pooled per worker thread: a request is about 4 KB, and
+ * clearing and allocating that per request cost more than all the parsing.
+ * Only the small state part is cleared on reuse. */
+#define REQUEST_POOL_MAX 256
+static _Thread_local struct request *request_pool;
+static _Thread_local unsigned request_pool_len;
+
 static struct request *request_new(struct conn *c, const char *head, size_t len)
 {
-    struct request *req = calloc(1, sizeof(*req));
+    struct request *req = request_pool;
 
-    if (!req)
-        return NULL;
-    req->head_buf = malloc(len);
-    if (!req->head_buf) {
-        free(req);
-        return NULL;
+    if (req) {
+        request_pool = req->handler_state; /* the free list's link */
+        request_pool_len--;
+    } else {
+        req = malloc(sizeof(*req));
+        if (!req)
+            return NULL;
+        req->head_buf = NULL;
+        req->head_cap = 0;
+    }
+    {
+        char *buf = req->head_buf;
+        size_t cap = req->head_cap;
+        memset(req, 0, REQUEST_CLEAR_BYTES);
+        req->head_buf = buf;
+        req->head_cap = cap;
+    }
+    if (req->head_cap < len) {
+        char *nb = malloc(len < 1024 ? 1024 : len);
+        if (!nb) {
+            free(req->head_buf);
+            free(req);
+            return NULL;
+        }
+        free(req->head_buf);
+        req->head_buf = nb;
+        req->head_cap = len < 1024 ? 1024 : len;
     }
     memcpy(req->head_buf, head, len);
     req->head_len = len;
@@ -239,8 +262,25 @@ static void request_end(struct conn *c, struct request *req)
     authz_release(req);
     worker_snap_release(c->w, req->snap);
     c->req = NULL;
+    if (request_pool_len < REQUEST_POOL_MAX && req->head_cap <= 65536) {
+        req->handler_state = request_pool;
+        request_pool = req;
+        request_pool_len++;
+        return;
+    }
     free(req->head_buf);
     free(req);
+}
+
+void conn_thread_exit(void)
+{
+    while (request_pool) {
+        struct request *req = request_pool;
+        request_pool = req->handler_state;
+        free(req->head_buf);
+        free(req);
+    }
+    request_pool_len = 0;
 }
 
 /* Runs the connection's read callback from the event loop soon, for
@@ -248,8 +288,8 @@ static void request_end(struct conn *c, struct request *req)
  * per pipelined request. */
 static void conn_kick(struct conn *c)
 {
-    if (evbuffer_get_length(bufferevent_get_input(c->bev)))
-        bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+    if (evbuffer_get_length(stream_input(c->st)))
+        stream_trigger_read(c->st);
 }
 
 /* The response is complete (and the body read, or the connection is
@@ -262,6 +302,7 @@ static void conn_request_finished(struct conn *c)
 
     req->response_done = 1;
     request_end(c, req);
+    stream_flush(c->st);
     if (!keep) {
         conn_close_after_flush(c);
         return;
@@ -269,7 +310,7 @@ static void conn_request_finished(struct conn *c)
     c->state = CONN_IDLE;
     c->body_paused = 0;
     set_read_timeout_ms(c, 0);
-    bufferevent_enable(c->bev, EV_READ);
+    stream_enable_read(c->st);
     timer_arm_ms(c, conn_cfg(c)->limits.idle_timeout_ms);
     conn_kick(c);
 }
@@ -277,7 +318,7 @@ static void conn_request_finished(struct conn *c)
 /* Answers a request that could not even be parsed, then closes. */
 static void conn_reject(struct conn *c, int status, const char *message)
 {
-    struct evbuffer *out = bufferevent_get_output(c->bev);
+    struct evbuffer *out = stream_output(c->st);
     char id[REQUEST_ID_MAX + 1];
     struct respond_info ri = { 0 };
 
@@ -312,7 +353,7 @@ static void request_body_init(struct request *req)
 
 static void conn_try_head(struct conn *c)
 {
-    struct evbuffer *in = bufferevent_get_input(c->bev);
+    struct evbuffer *in = stream_input(c->st);
     const struct config *cfg = conn_cfg(c);
     size_t len, cap, end;
     const char *p;
@@ -361,13 +402,19 @@ static void conn_try_head(struct conn *c)
         return;
     }
     evbuffer_drain(in, end);
+    stream_read_resume(c->st);
     c->req = req;
     c->state = CONN_REQUEST;
     req->bytes_in = end;
     lim.max_uri_bytes = req->cfg->limits.max_uri_bytes;
     status = http_parse_request(req->head_buf, req->head_len, &lim, &req->head);
     if (status) {
-        /* the framing is unknown: nothing after this can be trusted */
+        /* the framing is unknown: nothing after this can be trusted; and
+         * the half-parsed head must not show an earlier request's fields */
+        memset(&req->head, 0, offsetof(struct http_request_head, headers));
+        req->head.nheaders = 0;
+        req->head.host = SLICE_NULL;
+        req->head.content_length = -1;
         req->status = status;
         req->error = "malformed request";
         pipeline_new_request_id(c->w, NULL, req->request_id, sizeof(req->request_id));
@@ -388,7 +435,7 @@ static void conn_try_head(struct conn *c)
 static void conn_feed_body(struct conn *c)
 {
     struct request *req = c->req;
-    struct evbuffer *in = bufferevent_get_input(c->bev);
+    struct evbuffer *in = stream_input(c->st);
     struct evbuffer *tmp;
     const struct handler_kind_ops *ops;
     uint64_t max = req->cfg->limits.max_body_bytes;
@@ -439,6 +486,7 @@ static void conn_feed_body(struct conn *c)
     }
     if (req->body_done)
         set_read_timeout_ms(c, 0);
+    stream_read_resume(c->st);
     ops = handler_ops(req->version->kind);
     if (evbuffer_get_length(tmp) || req->body_done)
         ops->body(req, tmp, req->body_done);
@@ -447,7 +495,7 @@ static void conn_feed_body(struct conn *c)
 
 /* ------------------------------------------------------------ callbacks */
 
-static void conn_readcb(struct bufferevent *bev, void *arg)
+static void conn_readcb(struct stream *st, void *arg)
 {
     struct conn *c = arg;
 
@@ -463,7 +511,7 @@ static void conn_readcb(struct bufferevent *bev, void *arg)
     case CONN_CLOSING:
         break;
     case CONN_LINGER: {
-        struct evbuffer *in = bufferevent_get_input(bev);
+        struct evbuffer *in = stream_input(st);
         c->lingered += evbuffer_get_length(in);
         evbuffer_drain(in, evbuffer_get_length(in));
         if (c->lingered > LINGER_MAX_BYTES)
@@ -473,13 +521,13 @@ static void conn_readcb(struct bufferevent *bev, void *arg)
     }
 }
 
-static void conn_writecb(struct bufferevent *bev, void *arg)
+static void conn_writecb(struct stream *st, void *arg)
 {
     struct conn *c = arg;
     const struct handler_kind_ops *ops;
 
     if (c->state == CONN_CLOSING) {
-        if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        if (evbuffer_get_length(stream_output(st)) == 0)
             conn_linger(c);
         return;
     }
@@ -489,7 +537,7 @@ static void conn_writecb(struct bufferevent *bev, void *arg)
     }
 }
 
-static void conn_eventcb(struct bufferevent *bev, short what, void *arg)
+static void conn_eventcb(struct stream *st, short what, void *arg)
 {
     struct conn *c = arg;
 
@@ -497,14 +545,13 @@ static void conn_eventcb(struct bufferevent *bev, short what, void *arg)
         conn_free(c);
         return;
     }
-    if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_READING) && c->req && c->req->body_done &&
-        !(what & BEV_EVENT_ERROR)) {
+    if ((what & STREAM_EOF) && c->req && c->req->body_done) {
         /* the client half-closed after a complete request: answer it */
         c->peer_eof = 1;
-        bufferevent_disable(bev, EV_READ);
+        stream_disable_read(st);
         return;
     }
-    if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) && c->req &&
+    if ((what & STREAM_TIMEOUT) && (what & STREAM_READING) && c->req &&
         !c->req->response_started) {
         struct request *req = c->req;
         const struct handler_kind_ops *ops = handler_ops(req->version ? req->version->kind : 0);
@@ -515,7 +562,7 @@ static void conn_eventcb(struct bufferevent *bev, short what, void *arg)
         return;
     }
     if (c->req && !c->req->error)
-        c->req->error = (what & BEV_EVENT_TIMEOUT) ? "client timed out" : "client closed connection";
+        c->req->error = (what & STREAM_TIMEOUT) ? "client timed out" : "client closed connection";
     conn_free(c);
 }
 
@@ -540,7 +587,7 @@ static void conn_timercb(evutil_socket_t fd, short what, void *arg)
 
 struct evbuffer *conn_output(struct request *req)
 {
-    return bufferevent_get_output(req->conn->bev);
+    return stream_output(req->conn->st);
 }
 
 void conn_respond(struct request *req, int status, const char *message, const char *extra_headers)
@@ -562,7 +609,7 @@ void conn_respond(struct request *req, int status, const char *message, const ch
     ri.client_minor = req->head.version_minor;
     ri.keep_alive = req->keep_alive;
     ri.head_only = req->head.method_id == HTTP_M_HEAD;
-    n = respond_write(bufferevent_get_output(c->bev), &ri);
+    n = respond_write(stream_output(c->st), &ri);
     req->status = status;
     req->response_started = 1;
     if (n > 0)
@@ -580,6 +627,11 @@ void conn_response_started(struct request *req, int status)
         req->keep_alive = 0;
 }
 
+void conn_flush(struct request *req)
+{
+    stream_flush(req->conn->st);
+}
+
 void conn_response_done(struct request *req)
 {
     conn_request_finished(req->conn);
@@ -587,13 +639,13 @@ void conn_response_done(struct request *req)
 
 int conn_output_full(struct request *req)
 {
-    return evbuffer_get_length(bufferevent_get_output(req->conn->bev)) >= OUTPUT_HIGH;
+    return evbuffer_get_length(stream_output(req->conn->st)) >= OUTPUT_HIGH;
 }
 
 void conn_body_pause(struct request *req)
 {
     req->conn->body_paused = 1;
-    bufferevent_disable(req->conn->bev, EV_READ);
+    stream_disable_read(req->conn->st);
 }
 
 void conn_body_resume(struct request *req)
@@ -604,7 +656,7 @@ void conn_body_resume(struct request *req)
         return;
     c->body_paused = 0;
     if (!c->peer_eof)
-        bufferevent_enable(c->bev, EV_READ);
+        stream_enable_read(c->st);
     conn_feed_body(c);
 }
 
@@ -614,9 +666,10 @@ void conn_send_continue(struct request *req)
 
     if (!req->head.expect_continue || req->body_done || req->head.version_minor == 0)
         return;
-    if (evbuffer_get_length(bufferevent_get_input(c->bev)))
+    if (evbuffer_get_length(stream_input(c->st)))
         return; /* the client did not wait for us */
-    evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    evbuffer_add(stream_output(c->st), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    stream_flush(c->st);
 }
 
 void conn_begin_body(struct request *req)

@@ -24,6 +24,9 @@ struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa, sockl
  * otherwise after its current response. */
 void conn_shutdown(struct conn *c);
 
+/* A worker thread ends: frees the thread's pooled requests. */
+void conn_thread_exit(void);
+
 /* Closes the connection at once, aborting its request. */
 void conn_close(struct conn *c);
 
@@ -40,6 +43,10 @@ void conn_respond(struct request *req, int status, const char *message, const ch
 
 /* A handler wrote the response head with this status to conn_output(). */
 void conn_response_started(struct request *req, int status);
+
+/* Writes what the handler queued to the client now (what the socket does
+ * not take goes out when it can). Call after adding response bytes. */
+void conn_flush(struct request *req);
 
 /* A handler queued the last response byte. Ends the request. */
 void conn_response_done(struct request *req);

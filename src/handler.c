@@ -13,3 +13,10 @@ const struct handler_kind_ops *handler_ops(enum handler_kind kind)
         return NULL;
     return kinds[kind];
 }
+
+void handler_thread_exit(void)
+{
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+        if (kinds[i] && kinds[i]->thread_exit)
+            kinds[i]->thread_exit();
+}

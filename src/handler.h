@@ -26,7 +26,13 @@ struct handler_kind_ops {
     /* Stops handling: the client went away or the request timed out.
      * Releases everything in req->handler_state. */
     void (*abort)(struct request *req);
+    /* A worker thread ends: free what the kind keeps per thread. May be
+     * NULL. */
+    void (*thread_exit)(void);
 };
+
+/* Calls every kind's thread_exit (worker threads, before they end). */
+void handler_thread_exit(void);
 
 /* Returns the operations of a kind. Never NULL for a kind the config accepts. */
 const struct handler_kind_ops *handler_ops(enum handler_kind kind);

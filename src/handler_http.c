@@ -2,8 +2,9 @@
  * keep-alive connections, bodies streamed both ways with backpressure. */
 #include <errno.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <event2/event_struct.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@
 #include "log.h"
 #include "proxy_head.h"
 #include "request.h"
+#include "stream.h"
 #include "upstream.h"
 #include "worker.h"
 
@@ -35,7 +37,8 @@ struct exchange {
     struct request *req;
     struct upstream_pool *pool;
     struct upstream_conn *uc;
-    struct event *timer;
+    struct event timer; /* assigned once per pooled exchange */
+    struct exchange *next_free;
     enum xstate state;
     enum rbody rbody;
     uint64_t rleft;              /* RB_LENGTH: bytes still to forward */
@@ -49,22 +52,69 @@ struct exchange {
     int sent_all;                /* the whole request body went into the upstream buffer */
 };
 
-static void x_readcb(struct bufferevent *bev, void *arg);
-static void x_writecb(struct bufferevent *bev, void *arg);
-static void x_eventcb(struct bufferevent *bev, short what, void *arg);
+static void x_readcb(struct stream *st, void *arg);
+static void x_writecb(struct stream *st, void *arg);
+static void x_eventcb(struct stream *st, short what, void *arg);
 static void x_timercb(evutil_socket_t fd, short what, void *arg);
+
+/* Exchanges are pooled per worker thread (each worker has its own loop,
+ * so a pooled exchange's timer stays assigned to the right base). */
+#define EXCHANGE_POOL_MAX 256
+static _Thread_local struct exchange *exchange_pool;
+static _Thread_local unsigned exchange_pool_len;
+
+static struct exchange *x_new(struct request *req)
+{
+    struct exchange *x = exchange_pool;
+
+    if (x) {
+        exchange_pool = x->next_free;
+        exchange_pool_len--;
+    } else {
+        x = malloc(sizeof(*x));
+        if (!x)
+            return NULL;
+        if (event_assign(&x->timer, worker_base(req->worker), -1, 0, x_timercb, x) < 0) {
+            free(x);
+            return NULL;
+        }
+    }
+    /* everything but the assigned timer starts cleared */
+    memset(x, 0, offsetof(struct exchange, timer));
+    memset(&x->next_free, 0, sizeof(*x) - offsetof(struct exchange, next_free));
+    x->req = req;
+    return x;
+}
 
 static void x_free(struct exchange *x, int reusable)
 {
     struct request *req = x->req;
 
-    if (x->timer)
-        event_free(x->timer);
+    evtimer_del(&x->timer);
     if (x->uc)
         upstream_release(x->uc, reusable);
     req->handler_state = NULL;
+    if (exchange_pool_len < EXCHANGE_POOL_MAX) {
+        x->next_free = exchange_pool;
+        exchange_pool = x;
+        exchange_pool_len++;
+        return;
+    }
     free(x);
 }
+
+static void http_thread_exit(void)
+{
+    while (exchange_pool) {
+        struct exchange *x = exchange_pool;
+        exchange_pool = x->next_free;
+        free(x);
+    }
+    exchange_pool_len = 0;
+}
+
+/* One response head per thread: it is only used while x_read_head runs. */
+static _Thread_local struct http_response_head resp_head;
 
 /* Fails the request with a sluice response when nothing was sent to the
  * client yet, else breaks the client connection (the only honest signal
@@ -89,7 +139,7 @@ static void x_arm_timer(struct exchange *x)
 {
     uint32_t ms = x->req->timeout_ms;
     struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-    evtimer_add(x->timer, &tv);
+    evtimer_add(&x->timer, &tv);
 }
 
 /* Sends the request head (and body so far) on x->uc. */
@@ -98,7 +148,7 @@ static int x_send_head(struct exchange *x)
     struct request *req = x->req;
     const struct http_target *t = &req->version->http;
     struct proxy_request_info info;
-    struct evbuffer *out = bufferevent_get_output(x->uc->bev);
+    struct evbuffer *out = stream_output(x->uc->st);
 
     memset(&info, 0, sizeof(info));
     info.base_path = (struct slice){ t->base_path, strlen(t->base_path) };
@@ -127,11 +177,12 @@ static int x_send_head(struct exchange *x)
     }
     if (proxy_head_request(out, &req->head, &info) < 0)
         return -1;
-    bufferevent_setcb(x->uc->bev, x_readcb, x_writecb, x_eventcb, x);
-    bufferevent_setwatermark(x->uc->bev, EV_WRITE, UPSTREAM_OUT_LOW, 0);
-    bufferevent_setwatermark(x->uc->bev, EV_READ, 0, 0);
-    bufferevent_set_timeouts(x->uc->bev, NULL, NULL);
-    bufferevent_enable(x->uc->bev, EV_READ | EV_WRITE);
+    stream_setcb(x->uc->st, x_readcb, x_writecb, x_eventcb, x);
+    stream_set_write_low(x->uc->st, UPSTREAM_OUT_LOW);
+    stream_set_read_high(x->uc->st, 0);
+    stream_set_timeouts(x->uc->st, 0, 0);
+    stream_enable_read(x->uc->st);
+    stream_flush(x->uc->st);
     return 0;
 }
 
@@ -147,7 +198,7 @@ static int x_connect(struct exchange *x)
 
 static int http_start(struct request *req)
 {
-    struct exchange *x = calloc(1, sizeof(*x));
+    struct exchange *x = x_new(req);
     const struct http_target *t = &req->version->http;
 
     if (!x) {
@@ -155,19 +206,15 @@ static int http_start(struct request *req)
         req->error = "out of memory";
         return -1;
     }
-    x->req = req;
-    x->timer = evtimer_new(worker_base(req->worker), x_timercb, x);
+    req->handler_state = x;
     x->pool = upstream_pool_get(worker_pools(req->worker), (const struct sockaddr *)&t->addr,
                                 t->addrlen);
-    if (!x->timer || !x->pool) {
-        if (x->timer)
-            event_free(x->timer);
-        free(x);
+    if (!x->pool) {
+        x_free(x, 0);
         req->status = 503;
         req->error = "out of memory";
         return -1;
     }
-    req->handler_state = x;
     req->upstream_start_us = now_us();
     x->sent_all = req->body_done; /* no body: nothing more will be sent */
     if (x_connect(x) < 0) {
@@ -193,7 +240,7 @@ static void http_body(struct request *req, struct evbuffer *buf, int done)
         evbuffer_drain(buf, n);
         return;
     }
-    out = bufferevent_get_output(x->uc->bev);
+    out = stream_output(x->uc->st);
     if (x->upstream_body_chunked) {
         if (n) {
             evbuffer_add_printf(out, "%zx\r\n", n);
@@ -207,12 +254,13 @@ static void http_body(struct request *req, struct evbuffer *buf, int done)
     }
     if (done)
         x->sent_all = 1;
+    stream_flush(x->uc->st);
     if (evbuffer_get_length(out) >= UPSTREAM_OUT_HIGH)
         conn_body_pause(req);
 }
 
 /* The upstream took request body bytes: let the client send more. */
-static void x_writecb(struct bufferevent *bev, void *arg)
+static void x_writecb(struct stream *st, void *arg)
 {
     struct exchange *x = arg;
 
@@ -224,7 +272,7 @@ static void x_writecb(struct bufferevent *bev, void *arg)
 static void x_done(struct exchange *x)
 {
     struct request *req = x->req;
-    struct evbuffer *in = bufferevent_get_input(x->uc->bev);
+    struct evbuffer *in = stream_input(x->uc->st);
     /* the connection is only reusable when both messages ended cleanly */
     int reusable = x->resp_keep_alive && req->body_done && x->sent_all &&
                    evbuffer_get_length(in) == 0;
@@ -241,7 +289,7 @@ static void x_done(struct exchange *x)
 static int x_forward_body(struct exchange *x, int eof)
 {
     struct request *req = x->req;
-    struct evbuffer *in = bufferevent_get_input(x->uc->bev);
+    struct evbuffer *in = stream_input(x->uc->st);
     struct evbuffer *out = conn_output(req);
     size_t n;
 
@@ -310,8 +358,9 @@ static void x_pump(struct exchange *x, int eof)
         x_done(x);
         return;
     }
+    conn_flush(x->req);
     if (conn_output_full(x->req))
-        bufferevent_disable(x->uc->bev, EV_READ);
+        stream_disable_read(x->uc->st);
 }
 
 /* Parses the response head and writes the client's. Returns 1 when the
@@ -319,7 +368,7 @@ static void x_pump(struct exchange *x, int eof)
 static int x_read_head(struct exchange *x)
 {
     struct request *req = x->req;
-    struct evbuffer *in = bufferevent_get_input(x->uc->bev);
+    struct evbuffer *in = stream_input(x->uc->st);
     struct http_response_head *rh;
     struct proxy_response_info ri;
     size_t len = evbuffer_get_length(in), end, before;
@@ -337,22 +386,15 @@ static int x_read_head(struct exchange *x)
             }
             return 0;
         }
-        rh = malloc(sizeof(*rh));
-        if (!rh) {
-            x_fail(x, 503, "out of memory");
-            return -1;
-        }
+        rh = &resp_head;
         if (http_parse_response(p, end, rh) < 0) {
-            free(rh);
             x_fail(x, 502, "malformed response from upstream");
             return -1;
         }
         if (rh->status >= 100 && rh->status < 200) {
             /* interim responses: 101 would switch protocols, which this
              * proxy does not do; others are dropped */
-            int interim = rh->status;
-            free(rh);
-            if (interim == 101) {
+            if (rh->status == 101) {
                 x_fail(x, 502, "upstream switched protocols");
                 return -1;
             }
@@ -407,24 +449,19 @@ static int x_read_head(struct exchange *x)
     ri.keep_alive = req->keep_alive;
     before = evbuffer_get_length(conn_output(req));
     if (proxy_head_response(conn_output(req), rh, &ri) < 0) {
-        free(rh);
         x_fail(x, 503, "out of memory");
         return -1;
     }
     req->bytes_out += evbuffer_get_length(conn_output(req)) - before;
-    free(rh);
     evbuffer_drain(in, end);
     x->state = X_BODY;
-    evtimer_del(x->timer);
+    evtimer_del(&x->timer);
     /* from here the timeout bounds silence between body reads */
-    {
-        struct timeval tv = { req->timeout_ms / 1000, (req->timeout_ms % 1000) * 1000 };
-        bufferevent_set_timeouts(x->uc->bev, &tv, NULL);
-    }
+    stream_set_timeouts(x->uc->st, req->timeout_ms, 0);
     return 1;
 }
 
-static void x_readcb(struct bufferevent *bev, void *arg)
+static void x_readcb(struct stream *st, void *arg)
 {
     struct exchange *x = arg;
 
@@ -446,14 +483,12 @@ static int x_can_retry(struct exchange *x)
            x->req->body_kind == BODY_NONE && x->state == X_WAIT_HEAD;
 }
 
-static void x_eventcb(struct bufferevent *bev, short what, void *arg)
+static void x_eventcb(struct stream *st, short what, void *arg)
 {
     struct exchange *x = arg;
     struct request *req = x->req;
 
-    if (what & BEV_EVENT_CONNECTED)
-        return;
-    if (x_can_retry(x) && (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))) {
+    if (x_can_retry(x) && (what & (STREAM_EOF | STREAM_ERROR))) {
         upstream_release(x->uc, 0);
         x->uc = NULL;
         x->retried = 1;
@@ -463,19 +498,19 @@ static void x_eventcb(struct bufferevent *bev, short what, void *arg)
         x_fail(x, 502, "upstream connection failed");
         return;
     }
-    if (what & BEV_EVENT_TIMEOUT) {
+    if (what & STREAM_TIMEOUT) {
         x_fail(x, 504, "upstream timed out");
         return;
     }
-    if (x->state == X_BODY && (what & BEV_EVENT_EOF)) {
+    if (x->state == X_BODY && (what & STREAM_EOF)) {
         x_pump(x, 1);
         return;
     }
-    if (x->state == X_WAIT_HEAD && (what & BEV_EVENT_EOF) && evbuffer_get_length(bufferevent_get_input(bev))) {
+    if (x->state == X_WAIT_HEAD && (what & STREAM_EOF) && evbuffer_get_length(stream_input(st))) {
         x_fail(x, 502, "malformed response from upstream");
         return;
     }
-    x_fail(x, 502, (what & BEV_EVENT_ERROR) && !x->got_bytes && x->uc && !x->uc->reused &&
+    x_fail(x, 502, (what & STREAM_ERROR) && !x->got_bytes && x->uc && !x->uc->reused &&
                            !x->uc->requests
                        ? "upstream connection refused or reset"
                        : "upstream closed the connection");
@@ -493,9 +528,9 @@ static void http_writable(struct request *req)
 
     if (!x || x->state != X_BODY)
         return;
-    bufferevent_enable(x->uc->bev, EV_READ);
+    stream_enable_read(x->uc->st);
     /* bytes may already wait in the input buffer: move them now */
-    if (evbuffer_get_length(bufferevent_get_input(x->uc->bev)))
+    if (evbuffer_get_length(stream_input(x->uc->st)))
         x_pump(x, 0);
 }
 
@@ -516,4 +551,5 @@ const struct handler_kind_ops handler_http_ops = {
     .body = http_body,
     .writable = http_writable,
     .abort = http_abort,
+    .thread_exit = http_thread_exit,
 };

@@ -5,6 +5,7 @@
 #ifndef SLUICE_REQUEST_H
 #define SLUICE_REQUEST_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -29,15 +30,13 @@ struct request {
     const struct config *cfg;  /* snap's config */
 
     /* what the client sent; head slices point into head_buf */
-    char *head_buf;
-    size_t head_len;
-    struct http_request_head head;
+    char *head_buf;  /* kept (with its capacity) when the request is pooled */
+    size_t head_len, head_cap;
     char client_ip[48];
     char request_id[REQUEST_ID_MAX + 1];
 
     /* decisions */
     const struct route *route;
-    struct router_match match;
     const struct alias *alias;
     const struct fn_version *version;
     uint32_t timeout_ms;
@@ -78,6 +77,14 @@ struct request {
 
     /* the handler's own state (handler_http.c: its upstream exchange) */
     void *handler_state;
+
+    /* The large parts come last: a pooled request is zeroed only up to
+     * here, and these are filled by the parser and the router. */
+    struct http_request_head head;
+    struct router_match match;
 };
+
+/* Bytes of struct request a new request clears. */
+#define REQUEST_CLEAR_BYTES offsetof(struct request, head)
 
 #endif

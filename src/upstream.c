@@ -3,13 +3,12 @@
 
 #include <errno.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+
+#include "stream.h"
 
 /* Idle connections older than this are closed: many servers drop idle
  * keep-alive connections after a few seconds (Node.js: 5 s), and a pooled
@@ -58,7 +57,7 @@ static void idle_unlink(struct upstream_conn *uc)
 
 static void conn_close(struct upstream_conn *uc)
 {
-    bufferevent_free(uc->bev);
+    stream_free(uc->st);
     free(uc);
 }
 
@@ -108,14 +107,14 @@ struct upstream_pool *upstream_pool_get(struct upstream_pools *ps, const struct 
 
 /* An idle connection must stay silent: bytes or EOF mean the server
  * closed it or broke the protocol, so it can never be lent again. */
-static void idle_readcb(struct bufferevent *bev, void *arg)
+static void idle_readcb(struct stream *st, void *arg)
 {
     struct upstream_conn *uc = arg;
     idle_unlink(uc);
     conn_close(uc);
 }
 
-static void idle_eventcb(struct bufferevent *bev, short what, void *arg)
+static void idle_eventcb(struct stream *st, short what, void *arg)
 {
     struct upstream_conn *uc = arg;
     idle_unlink(uc);
@@ -125,33 +124,24 @@ static void idle_eventcb(struct bufferevent *bev, short what, void *arg)
 struct upstream_conn *upstream_acquire(struct upstream_pool *p)
 {
     struct upstream_conn *uc = p->idle;
-    int one = 1;
 
     if (uc) {
         idle_unlink(uc);
         uc->reused = 1;
-        bufferevent_set_timeouts(uc->bev, NULL, NULL);
+        stream_set_timeouts(uc->st, 0, 0);
         return uc;
     }
     uc = calloc(1, sizeof(*uc));
     if (!uc)
         return NULL;
     uc->pool = p;
-    uc->bev = bufferevent_socket_new(p->owner->base, -1, BEV_OPT_CLOSE_ON_FREE);
-    if (!uc->bev) {
+    uc->st = stream_connect(p->owner->base, (struct sockaddr *)&p->addr, p->addrlen);
+    if (!uc->st) {
+        int e = errno;
         free(uc);
-        errno = ENOMEM;
-        return NULL;
-    }
-    if (bufferevent_socket_connect(uc->bev, (struct sockaddr *)&p->addr, (int)p->addrlen) < 0) {
-        int e = errno ? errno : ECONNREFUSED;
-        conn_close(uc);
         errno = e;
         return NULL;
     }
-    /* request heads are small and written whole: do not let Nagle hold
-     * them back waiting for an ACK */
-    setsockopt(bufferevent_getfd(uc->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     p->opened++;
     return uc;
 }
@@ -159,22 +149,20 @@ struct upstream_conn *upstream_acquire(struct upstream_pool *p)
 void upstream_release(struct upstream_conn *uc, int reusable)
 {
     struct upstream_pool *p;
-    struct timeval idle = { UPSTREAM_IDLE_TIMEOUT_S, 0 };
 
     if (!uc)
         return;
     p = uc->pool;
     uc->requests++;
-    if (!reusable || p->nidle >= UPSTREAM_MAX_IDLE ||
-        evbuffer_get_length(bufferevent_get_input(uc->bev)) ||
-        evbuffer_get_length(bufferevent_get_output(uc->bev))) {
+    if (!reusable || p->nidle >= UPSTREAM_MAX_IDLE || evbuffer_get_length(stream_input(uc->st)) ||
+        evbuffer_get_length(stream_output(uc->st))) {
         conn_close(uc);
         return;
     }
-    bufferevent_setcb(uc->bev, idle_readcb, NULL, idle_eventcb, uc);
-    bufferevent_set_timeouts(uc->bev, &idle, NULL);
-    bufferevent_setwatermark(uc->bev, EV_READ, 0, 0);
-    bufferevent_enable(uc->bev, EV_READ);
+    stream_setcb(uc->st, idle_readcb, NULL, idle_eventcb, uc);
+    stream_set_timeouts(uc->st, UPSTREAM_IDLE_TIMEOUT_S * 1000, 0);
+    stream_set_read_high(uc->st, 0);
+    stream_enable_read(uc->st);
     uc->prev = NULL;
     uc->next = p->idle;
     if (p->idle)

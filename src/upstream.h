@@ -8,12 +8,12 @@
 #include <sys/socket.h>
 
 struct event_base;
-struct bufferevent;
+struct stream;
 struct upstream_pools;
 struct upstream_pool;
 
 struct upstream_conn {
-    struct bufferevent *bev;
+    struct stream *st;
     struct upstream_pool *pool;
     struct upstream_conn *prev, *next; /* idle list links */
     unsigned reused : 1;               /* came from the idle list */
@@ -37,7 +37,7 @@ struct upstream_pool *upstream_pool_get(struct upstream_pools *ps, const struct 
 
 /* Lends a connection: the most recently idle one, or a new one whose
  * connect has started (bytes written before it completes are queued).
- * The caller sets the bufferevent's callbacks. Returns NULL with errno set
+ * The caller sets the stream's callbacks. Returns NULL with errno set
  * when no socket could be made (e.g. EMFILE) or the connect failed at once. */
 struct upstream_conn *upstream_acquire(struct upstream_pool *p);
 

@@ -16,6 +16,7 @@
 
 #include "authz.h"
 #include "conn.h"
+#include "handler.h"
 #include "log.h"
 #include "upstream.h"
 #include "util.h"
@@ -444,6 +445,14 @@ static void *worker_main(void *arg)
     struct worker *w = arg;
 
     event_base_dispatch(w->base);
+    /* what is still open ends here, on this thread, so that the requests
+     * and exchanges it frees go back to this thread's pools, which are
+     * then emptied */
+    while (w->conns)
+        conn_close(w->conns);
+    upstream_pools_close_idle(w->pools);
+    conn_thread_exit();
+    handler_thread_exit();
     return NULL;
 }
 

@@ -1,0 +1,82 @@
+/* stream.h - a socket with an input and an output buffer on one event
+ * loop: what libevent's bufferevent does, without its per-request cost.
+ * Reading uses one persistent read event (no epoll_ctl per request) and
+ * reads without asking the kernel how much is there first; writing goes
+ * straight to the socket when stream_flush() is called and waits for the
+ * socket to become writable only when it is full. Callbacks never run from
+ * inside stream_flush() or the other setters: errors found while writing
+ * are reported from the event loop. */
+#ifndef SLUICE_STREAM_H
+#define SLUICE_STREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct event_base;
+struct evbuffer;
+struct stream;
+
+/* Event bits for the event callback. */
+#define STREAM_READING 0x01
+#define STREAM_WRITING 0x02
+#define STREAM_EOF 0x10
+#define STREAM_ERROR 0x20
+#define STREAM_TIMEOUT 0x40
+
+typedef void stream_cb(struct stream *s, void *arg);
+typedef void stream_event_cb(struct stream *s, short what, void *arg);
+
+/* Wraps the connected, non-blocking socket fd (owned: closed by
+ * stream_free). Reading starts disabled. Returns NULL when out of memory
+ * (fd is not closed then). */
+struct stream *stream_new(struct event_base *base, int fd);
+
+/* Makes a stream connecting to sa. Output written before the connection
+ * is up waits for it; a failed connect arrives as STREAM_ERROR (errno in
+ * stream_error()). Returns NULL with errno set when no socket could be
+ * made. */
+struct stream *stream_connect(struct event_base *base, const struct sockaddr *sa, socklen_t salen);
+
+/* Closes the socket and frees the stream and its buffers. NULL: no-op.
+ * May be called from inside any of the stream's callbacks. */
+void stream_free(struct stream *s);
+
+void stream_setcb(struct stream *s, stream_cb *readcb, stream_cb *writecb, stream_event_cb *eventcb,
+                  void *arg);
+struct evbuffer *stream_input(struct stream *s);
+struct evbuffer *stream_output(struct stream *s);
+int stream_fd(const struct stream *s);
+/* The errno of the last STREAM_ERROR. */
+int stream_error(const struct stream *s);
+
+/* Reading: the read callback runs after new bytes were appended to the
+ * input. Reading pauses by itself while the input holds read_high bytes
+ * or more (0 = no limit) and resumes when the owner drains it and calls
+ * stream_read_resume() (or enables reading again). */
+void stream_enable_read(struct stream *s);
+void stream_disable_read(struct stream *s);
+void stream_set_read_high(struct stream *s, size_t high);
+void stream_read_resume(struct stream *s);
+
+/* Runs the read callback from the event loop soon, for bytes already in
+ * the input (pipelined requests), without reading the socket. */
+void stream_trigger_read(struct stream *s);
+
+/* Writing: stream_flush() writes what the output holds now; what the
+ * socket does not take is written when it becomes writable. The write
+ * callback runs after such a deferred write left write_low bytes or fewer
+ * in the output. */
+void stream_flush(struct stream *s);
+void stream_set_write_low(struct stream *s, size_t low);
+
+/* Timeouts in milliseconds, 0 = none: read_ms while reading is enabled and
+ * nothing arrives; write_ms while output waits and the socket takes none
+ * of it. The event callback gets STREAM_TIMEOUT|STREAM_READING or
+ * STREAM_TIMEOUT|STREAM_WRITING. */
+void stream_set_timeouts(struct stream *s, uint32_t read_ms, uint32_t write_ms);
+
+/* Shuts the write side (after the output was flushed). Returns 0 or -1. */
+int stream_shutdown_write(struct stream *s);
+
+#endif
