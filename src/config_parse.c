@@ -449,3 +449,86 @@ int config_parse_fields(struct config_loader *ld, json_t *obj, const struct conf
     }
     return 0;
 }
+
+/* ------------------------------------------- shared by the section parsers */
+
+/* A key the caller has already looked at (a handler's "type"). */
+void config_parse_checked_elsewhere(struct config_loader *ld, const struct config_field *f,
+                                    json_t *v, void *obj)
+{
+}
+
+/* Returns 1 when s is 1..max of [A-Za-z0-9_-], the first a letter when
+ * letter_first. */
+int config_name_ok(const char *s, size_t max, int letter_first)
+{
+    size_t n = 0;
+
+    for (; s[n]; n++) {
+        unsigned char c = (unsigned char)s[n];
+        int letter = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+        if (n == 0 && letter_first && !letter)
+            return 0;
+        if (!letter && !(c >= '0' && c <= '9') && c != '_' && c != '-')
+            return 0;
+        if (n >= max)
+            return 0;
+    }
+    return n > 0;
+}
+
+/* Writes the supported kinds' names, quoted, into buf; returns buf. */
+static const char *kinds_supported(const struct config_kind *kinds, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    for (; kinds->name; kinds++) {
+        if (!kinds->fields)
+            continue;
+        str_append(buf, cap, buf[0] ? ", \"" : "\"");
+        str_append(buf, cap, kinds->name);
+        str_append(buf, cap, "\"");
+    }
+    return buf;
+}
+
+/* Reads the "type" of the object v (what: "handler", "authorizer") and
+ * returns its kind when this build runs it; else NULL, with the problem
+ * reported. Without a usable type the other keys cannot be judged, so the
+ * caller leaves them alone. */
+const struct config_kind *config_pick_kind(struct config_loader *ld, json_t *v,
+                                           const struct config_kind *kinds, const char *what)
+{
+    const struct config_kind *kind = NULL;
+    const char *name;
+    char b[CONFIG_SHOW_BUF], list[128];
+    json_t *type;
+    size_t mark;
+
+    if (!json_is_object(v)) {
+        config_type_error(ld, v, "an object");
+        return NULL;
+    }
+    type = json_object_get(v, "type");
+    mark = config_path_key(ld, "type");
+    if (!type)
+        config_error(ld, "missing required key \"type\"");
+    else if ((name = config_want_string(ld, type)) != NULL) {
+        for (const struct config_kind *k = kinds; k->name && !kind; k++)
+            if (strcmp(name, k->name) == 0)
+                kind = k;
+        if (!kind)
+            config_error(ld, "unknown %s type %s (expected %s)", what, config_show(b, name),
+                         kinds_supported(kinds, list, sizeof(list)));
+        else if (!kind->fields)
+            config_error(ld, "%s type %s is not supported yet", what, config_show(b, name));
+    }
+    config_path_cut(ld, mark);
+    return kind && kind->fields ? kind : NULL;
+}
+
+void config_free_strings(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}

@@ -1,7 +1,8 @@
 /* config_parse.h - inside the config module only: the table-driven walker
  * that fills structs from JSON objects and collects every error with its
- * path and line. config.c holds the tables; a new config section adds a
- * table and, where a key needs more than a bound, a parse function. */
+ * path and line. config.c and config_auth.c hold the tables; a new config
+ * section adds a table and, where a key needs more than a bound, a parse
+ * function. */
 #ifndef SLUICE_CONFIG_PARSE_H
 #define SLUICE_CONFIG_PARSE_H
 
@@ -174,5 +175,55 @@ void config_path_cut(struct config_loader *ld, size_t mark);
  * CONFIG_SHOW_LIMIT bytes. Returns buf (CONFIG_SHOW_BUF bytes). */
 const char *config_show(char *buf, const char *s);
 const char *config_show_n(char *buf, const char *s, size_t len);
+
+/* ------------------------------------------- shared by the section parsers */
+
+/* The longest name of a function, an alias or an authorizer. */
+#define CONFIG_MAX_NAME 64
+
+/* Kinds of handler or authorizer by their "type". A kind without fields
+ * is one the design has but this build does not run yet: refused with a
+ * message saying so. A table ends with a NULL name. */
+struct config_kind {
+    const char *name;
+    int kind; /* enum handler_kind, enum authorizer_type */
+    const struct config_field *fields;
+};
+
+/* Reads the "type" of the object v (what: "handler", "authorizer") and
+ * returns its entry in kinds when this build runs it; else NULL, with the
+ * problem reported. Without a usable type the other keys cannot be judged,
+ * so the caller leaves them alone. */
+const struct config_kind *config_pick_kind(struct config_loader *ld, json_t *v,
+                                           const struct config_kind *kinds, const char *what);
+
+/* Returns 1 when s is 1..max of [A-Za-z0-9_-], the first a letter when
+ * letter_first; else 0. */
+int config_name_ok(const char *s, size_t max, int letter_first);
+
+/* A parse function that does nothing: for a key the caller has already
+ * looked at (a handler's or an authorizer's "type"). */
+config_parse_fn config_parse_checked_elsewhere;
+
+/* Frees the n strings of v, then v (as config_parse_strings() makes
+ * them). v may be NULL when n is 0. */
+void config_free_strings(char **v, size_t n);
+
+/* ------------------------------------------ config_auth.c: authorizers, redis */
+
+/* Parses "authorizers" (obj: the struct config) into c->authorizers, a
+ * key set each for jwt ones, then gathers every claims_to_headers header
+ * once into c->claim_headers, refusing one that is an identity source.
+ * Problems are reported; what was parsed stays in c for config_auth_free(). */
+config_parse_fn config_parse_authorizers;
+
+/* Parses "redis" (obj: the struct config) into c->redis; sets
+ * c->redis.enabled when the value is an object. */
+config_parse_fn config_parse_redis;
+
+/* Frees what the two above put in c (authorizers, their key-set
+ * references, claim headers, redis settings, the password wiped first);
+ * not c itself. Safe on a partly parsed config. */
+void config_auth_free(struct config *c);
 
 #endif
