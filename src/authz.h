@@ -24,6 +24,9 @@ void authz_worker_reconfigure(struct authz_worker *aw, const struct config *cfg)
 /* A JWKS document changed (or a fetch ended): requests waiting for keys
  * are verified again now. */
 void authz_worker_keys_changed(struct authz_worker *aw);
+/* A worker thread ends: frees what the stage keeps per thread. */
+void authz_thread_exit(void);
+
 /* Drops every cached result of authorizer id (admin cache flush). */
 void authz_worker_flush(struct authz_worker *aw, unsigned authorizer_id);
 

@@ -453,6 +453,7 @@ static void *worker_main(void *arg)
     upstream_pools_close_idle(w->pools);
     conn_thread_exit();
     handler_thread_exit();
+    authz_thread_exit();
     return NULL;
 }
 
