@@ -263,20 +263,12 @@ static void parse_versions(struct config_loader *ld, const struct config_field *
     json_t *vv;
     size_t i = 0;
 
-    if (!json_is_object(v)) {
-        config_type_error(ld, v, "an object");
-        return;
-    }
-    if (json_object_size(v) == 0) {
-        config_error(ld, "a function needs at least one version");
-        return;
-    }
-    fn->versions = calloc(json_object_size(v), sizeof(*fn->versions));
+    fn->versions = config_object_array(ld, v, sizeof(*fn->versions), &fn->nversions);
     if (!fn->versions) {
-        ld->oom = 1;
+        if (json_is_object(v) && !ld->oom)
+            config_error(ld, "a function needs at least one version");
         return;
     }
-    fn->nversions = json_object_size(v);
     json_object_foreach(v, key, vv)
     {
         struct fn_version *ver = &fn->versions[i++];
@@ -376,18 +368,9 @@ static void parse_aliases(struct config_loader *ld, const struct config_field *f
     json_t *av;
     size_t i = 0;
 
-    if (!json_is_object(v)) {
-        config_type_error(ld, v, "an object");
+    fn->aliases = config_object_array(ld, v, sizeof(*fn->aliases), &fn->naliases);
+    if (!fn->aliases)
         return;
-    }
-    if (json_object_size(v) == 0)
-        return;
-    fn->aliases = calloc(json_object_size(v), sizeof(*fn->aliases));
-    if (!fn->aliases) {
-        ld->oom = 1;
-        return;
-    }
-    fn->naliases = json_object_size(v);
     json_object_foreach(v, key, av)
     {
         struct alias *a = &fn->aliases[i++];
@@ -418,18 +401,9 @@ static void parse_functions(struct config_loader *ld, const struct config_field 
     json_t *fv;
     size_t i = 0;
 
-    if (!json_is_object(v)) {
-        config_type_error(ld, v, "an object");
+    c->functions = config_object_array(ld, v, sizeof(*c->functions), &c->nfunctions);
+    if (!c->functions)
         return;
-    }
-    if (json_object_size(v) == 0)
-        return;
-    c->functions = calloc(json_object_size(v), sizeof(*c->functions));
-    if (!c->functions) {
-        ld->oom = 1;
-        return;
-    }
-    c->nfunctions = json_object_size(v);
     json_object_foreach(v, key, fv)
     {
         struct function *fn = &c->functions[i++];

@@ -282,17 +282,12 @@ static void parse_claims_to_headers(struct config_loader *ld, const struct confi
     const char *claim;
     json_t *hv;
 
-    if (!json_is_object(v)) {
-        config_type_error(ld, v, "an object");
+    size_t cap;
+
+    /* filled one by one below: nclaims_to_headers counts what was kept */
+    a->claims_to_headers = config_object_array(ld, v, sizeof(*a->claims_to_headers), &cap);
+    if (!a->claims_to_headers)
         return;
-    }
-    if (json_object_size(v) == 0)
-        return;
-    a->claims_to_headers = calloc(json_object_size(v), sizeof(*a->claims_to_headers));
-    if (!a->claims_to_headers) {
-        ld->oom = 1;
-        return;
-    }
     json_object_foreach(v, claim, hv)
     {
         size_t mark = config_path_key(ld, claim);
@@ -660,18 +655,9 @@ void config_parse_authorizers(struct config_loader *ld, const struct config_fiel
     json_t *av;
     size_t i = 0;
 
-    if (!json_is_object(v)) {
-        config_type_error(ld, v, "an object");
+    c->authorizers = config_object_array(ld, v, sizeof(*c->authorizers), &c->nauthorizers);
+    if (!c->authorizers)
         return;
-    }
-    if (json_object_size(v) == 0)
-        return;
-    c->authorizers = calloc(json_object_size(v), sizeof(*c->authorizers));
-    if (!c->authorizers) {
-        ld->oom = 1;
-        return;
-    }
-    c->nauthorizers = json_object_size(v);
     json_object_foreach(v, key, av)
     {
         struct authorizer *a = &c->authorizers[i];

@@ -532,3 +532,23 @@ void config_free_strings(char **v, size_t n)
         free(v[i]);
     free(v);
 }
+
+void *config_object_array(struct config_loader *ld, json_t *v, size_t size, size_t *n)
+{
+    void *arr;
+
+    *n = 0;
+    if (!json_is_object(v)) {
+        config_type_error(ld, v, "an object");
+        return NULL;
+    }
+    if (json_object_size(v) == 0)
+        return NULL;
+    arr = calloc(json_object_size(v), size);
+    if (!arr) {
+        ld->oom = 1;
+        return NULL;
+    }
+    *n = json_object_size(v);
+    return arr;
+}

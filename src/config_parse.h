@@ -226,4 +226,11 @@ config_parse_fn config_parse_redis;
  * not c itself. Safe on a partly parsed config. */
 void config_auth_free(struct config *c);
 
+/* The members of object v become an array of zeroed structs of size
+ * bytes each (functions, versions, aliases, authorizers...). Returns the
+ * array (the config owns it) and sets *n to the member count; returns NULL
+ * with *n = 0 when v is not an object (reported), is empty (not an error
+ * here: the caller decides) or memory ran out (ld->oom set). */
+void *config_object_array(struct config_loader *ld, json_t *v, size_t size, size_t *n);
+
 #endif
