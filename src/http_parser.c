@@ -4,14 +4,21 @@
 #include <limits.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include <event2/buffer.h>
 
 /* Byte classes, computed at compile time so the hot loops are one load and
  * one test per byte. */
 enum {
-    CC_TCHAR = 1, /* token (RFC 9110 5.6.2): method, field name, coding */
-    CC_FVAL = 2,  /* field value / reason phrase: HTAB, SP, VCHAR, obs-text */
-    CC_HOST = 4,  /* authority (RFC 3986): unreserved, sub-delims, '%', ':', '[', ']' */
+    CC_TCHAR = 1,   /* token (RFC 9110 5.6.2): method, field name, coding */
+    CC_FVAL = 2,    /* field value / reason phrase: HTAB, SP, VCHAR, obs-text */
+    CC_HOST = 4,    /* authority (RFC 3986): unreserved, sub-delims, '%', ':', '[', ']' */
+    CC_TGT = 8,     /* request-target byte: VCHAR but '#' */
+    CC_DOTPCT = 16, /* '.' or '%': a path without them has no dot-segment */
+    CC_OWS = 32,    /* SP, HTAB */
 };
 
 #define IS_ALNUM_(c) \
@@ -26,8 +33,11 @@ enum {
      (c) == '!' || (c) == '$' || (c) == '&' || (c) == '\'' || (c) == '(' || (c) == ')' ||    \
      (c) == '*' || (c) == '+' || (c) == ',' || (c) == ';' || (c) == '=' || (c) == ':' ||     \
      (c) == '[' || (c) == ']')
-#define CC_(c) \
-    ((IS_TCHAR_(c) ? CC_TCHAR : 0) | (IS_FVAL_(c) ? CC_FVAL : 0) | (IS_HOST_(c) ? CC_HOST : 0))
+#define IS_TGT_(c) ((c) >= 0x21 && (c) <= 0x7e && (c) != '#')
+#define CC_(c)                                                                                     \
+    ((IS_TCHAR_(c) ? CC_TCHAR : 0) | (IS_FVAL_(c) ? CC_FVAL : 0) | (IS_HOST_(c) ? CC_HOST : 0) |   \
+     (IS_TGT_(c) ? CC_TGT : 0) | ((c) == '.' || (c) == '%' ? CC_DOTPCT : 0) |                      \
+     ((c) == ' ' || (c) == '\t' ? CC_OWS : 0))
 #define CC4_(c) CC_(c), CC_((c) + 1), CC_((c) + 2), CC_((c) + 3)
 #define CC16_(c) CC4_(c), CC4_((c) + 4), CC4_((c) + 8), CC4_((c) + 12)
 
@@ -45,6 +55,11 @@ static inline int is_tchar(unsigned char c)
 static inline int is_fval(unsigned char c)
 {
     return char_class[c] & CC_FVAL;
+}
+
+static inline int is_ows_byte(unsigned char c)
+{
+    return char_class[c] & CC_OWS;
 }
 
 static inline int is_digit(unsigned char c)
@@ -69,46 +84,143 @@ static inline int is_ows(char c)
 
 /* ------------------------------------------------------------ fields */
 
-/* Parses the field lines from buf[pos] through the empty line, which must
- * end the buffer exactly: bytes after it would mean the caller framed the
- * head differently from us. Returns 0, 400 or 431. */
-static int parse_fields(const char *buf, size_t len, size_t pos, struct http_header *hdrs,
-                        size_t *nhdrs)
+/* Returns the offset of the first byte at or after pos that is not a
+ * tchar, or len. With SSE2, sixteen bytes at a time while all are letters,
+ * digits or '-' (as field names are); the byte that ends such a run is
+ * then looked at with the table like any other. */
+static inline size_t scan_tchar(const unsigned char *b, size_t pos, size_t len)
 {
-    const unsigned char *b = (const unsigned char *)buf;
-    size_t n = 0;
-
-    for (;;) {
-        size_t name, colon, val;
-
-        if (pos >= len)
-            return 400;
-        if (b[pos] == '\r')
-            break;
-        name = pos;
-        while (pos < len && is_tchar(b[pos]))
-            pos++;
-        /* An empty name also catches obs-fold (a line starting with SP or
-         * HTAB), a bare LF and whitespace before the colon. */
-        if (pos == name || pos >= len || b[pos] != ':')
-            return 400;
-        colon = pos++;
-        val = pos;
-        while (pos < len && is_fval(b[pos]))
-            pos++;
-        if (len - pos < 2 || b[pos] != '\r' || b[pos + 1] != '\n')
-            return 400;
-        if (n == HTTP_MAX_HEADERS)
-            return 431;
-        hdrs[n].name = (struct slice){ buf + name, colon - name };
-        hdrs[n].value = slice_trim((struct slice){ buf + val, pos - val });
-        n++;
-        pos += 2;
+#ifdef __SSE2__
+    while (len - pos >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(b + pos));
+        __m128i l = _mm_or_si128(x, _mm_set1_epi8(0x20));
+        /* signed compares: bytes >= 0x80 are negative and never pass */
+        __m128i letter = _mm_and_si128(_mm_cmpgt_epi8(l, _mm_set1_epi8('a' - 1)),
+                                       _mm_cmplt_epi8(l, _mm_set1_epi8('z' + 1)));
+        __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)),
+                                      _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)));
+        __m128i dash = _mm_cmpeq_epi8(x, _mm_set1_epi8('-'));
+        unsigned other =
+            (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(letter, digit), dash)) ^ 0xffffu;
+        if (!other) {
+            pos += 16;
+            continue;
+        }
+        pos += (size_t)__builtin_ctz(other);
+        if (!is_tchar(b[pos]))
+            return pos;
+        pos++; /* another tchar ('_', '.', ...) */
     }
-    *nhdrs = n;
-    if (len - pos != 2 || b[pos + 1] != '\n')
-        return 400;
-    return 0;
+#endif
+    while (len - pos >= 4) {
+        if (!is_tchar(b[pos]))
+            return pos;
+        if (!is_tchar(b[pos + 1]))
+            return pos + 1;
+        if (!is_tchar(b[pos + 2]))
+            return pos + 2;
+        if (!is_tchar(b[pos + 3]))
+            return pos + 3;
+        pos += 4;
+    }
+    while (pos < len && is_tchar(b[pos]))
+        pos++;
+    return pos;
+}
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define HP_SWAR 1
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* For each byte of t (all < 0x80): 0x80 when it lies in [lo, hi], else 0.
+ * No carry crosses a byte, so every byte's answer is exact. */
+static inline uint64_t swar_in(uint64_t t, unsigned lo, unsigned hi)
+{
+    return (t + (0x80 - lo) * ONES) & ~(t + (0x7f - hi) * ONES) & HIGHS;
+}
+#endif
+
+/* Returns the offset of the first byte at or after pos that is not a
+ * request-target byte (CC_TGT: VCHAR but '#'), or len. *dotpct becomes 1
+ * when a byte before it is '.' or '%'. */
+static inline size_t scan_target(const unsigned char *b, size_t pos, size_t len, int *dotpct)
+{
+    unsigned classes = 0;
+
+#ifdef HP_SWAR
+    uint64_t dots = 0;
+
+    while (len - pos >= 8) {
+        uint64_t x, t, good, bad, dp;
+        memcpy(&x, b + pos, 8);
+        t = x & (0x7f * ONES);
+        good = swar_in(t, 0x21, 0x7e) & ~swar_in(t, '#', '#') & ~x;
+        dp = swar_in(t, '.', '.') | swar_in(t, '%', '%');
+        bad = ~good & HIGHS;
+        if (!bad) {
+            dots |= dp;
+            pos += 8;
+            continue;
+        }
+        /* the first bad byte ends the target; count dots before it only */
+        bad = (uint64_t)__builtin_ctzll(bad);
+        dots |= dp & ((1ull << bad) - 1);
+        *dotpct = dots != 0;
+        return pos + (size_t)(bad >> 3);
+    }
+    classes = dots ? CC_DOTPCT : 0;
+#endif
+    while (pos < len && (char_class[b[pos]] & CC_TGT))
+        classes |= char_class[b[pos++]];
+    *dotpct = (classes & CC_DOTPCT) != 0;
+    return pos;
+}
+
+/* Returns the offset of the first byte at or after pos that is not a
+ * field-value byte (is_fval), or len. Eight bytes at a time while none is
+ * below 0x20 (CTLs, but also HTAB) or DEL; a word with one is finished a
+ * byte at a time, so exactly the bytes is_fval() accepts are skipped. */
+static inline size_t scan_fval(const unsigned char *b, size_t pos, size_t len)
+{
+#ifdef __SSE2__
+    while (len - pos >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(b + pos));
+        /* x >= 0x20 (unsigned) and x != 0x7f */
+        __m128i ok = _mm_andnot_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)),
+                                      _mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8(0x20)), x));
+        unsigned bad = (unsigned)_mm_movemask_epi8(ok) ^ 0xffffu;
+        if (!bad) {
+            pos += 16;
+            continue;
+        }
+        pos += (size_t)__builtin_ctz(bad);
+        if (!is_fval(b[pos]))
+            return pos;
+        pos++; /* an HTAB */
+    }
+#endif
+#ifdef HP_SWAR
+    while (len - pos >= 8) {
+        uint64_t x, y, m;
+        memcpy(&x, b + pos, 8);
+        y = x ^ (0x7f * ONES);
+        /* high bit of a byte set at (and, through borrows, maybe above)
+         * the first byte < 0x20 or == 0x7f; bytes >= 0x80 never flag */
+        m = ((x - 0x20 * ONES) & ~x & HIGHS) | ((y - ONES) & ~y & HIGHS);
+        if (!m) {
+            pos += 8;
+            continue;
+        }
+        pos += (size_t)__builtin_ctzll(m) >> 3;
+        if (!is_fval(b[pos]))
+            return pos;
+        pos++; /* an HTAB */
+    }
+#endif
+    while (pos < len && is_fval(b[pos]))
+        pos++;
+    return pos;
 }
 
 /* Framing facts gathered from the fields of one message. */
@@ -226,51 +338,155 @@ static void te_scan(struct framing *f, struct slice v)
     }
 }
 
-/* Looks at the fields that frame a message or its connection. Returns 1
- * when hd was one of them, 0 when not, -1 when it is malformed. */
-static int framing_field(struct framing *f, const struct http_header *hd)
+/* Matches a field name of the right length against a lower-case name the
+ * way name_match() does, quickly when it matches plainly. */
+static inline int name_is(struct slice name, const char *lc)
+{
+    if (ascii_eq_lc(name.ptr, lc, name.len))
+        return 1;
+    /* a '_' for a '-' (never the first byte) or no match */
+    if ((name.ptr[0] | 0x20) != lc[0])
+        return 0;
+    return name_match(name, lc);
+}
+
+/* Connection: the close and keep-alive options, read the way
+ * http_list_has_token() reads a list. */
+static void connection_scan(struct framing *f, struct slice v)
+{
+    size_t i = 0;
+
+    while (i < v.len) {
+        size_t start = i;
+        struct slice t;
+        while (i < v.len && v.ptr[i] != ',')
+            i++;
+        t = slice_trim((struct slice){ v.ptr + start, i - start });
+        i++;
+        if (t.len == 5 && ascii_eq_lc(t.ptr, "close", 5))
+            f->conn_close = 1;
+        else if (t.len == 10 && ascii_eq_lc(t.ptr, "keep-alive", 10))
+            f->conn_keep_alive = 1;
+    }
+}
+
+/* What the fields of one head say about framing, the connection and (in a
+ * request) Host and Expect, gathered while they are parsed. */
+struct field_facts {
+    struct framing f;
+    int bad;             /* a framing field is malformed */
+    size_t nhost;        /* Host fields (requests) */
+    struct slice host;   /* the first one's value */
+    int expect_continue; /* Expect: 100-continue seen (requests) */
+    int expect_other;    /* another Expect seen (requests) */
+    int request;
+};
+
+/* Looks at one field: the names that matter are told apart by length
+ * first, so most fields cost one switch. */
+static void note_field(struct field_facts *ff, const struct http_header *hd)
 {
     int m;
 
     switch (hd->name.len) {
+    case 4:
+        if (ff->request && ascii_eq_lc(hd->name.ptr, "host", 4)) {
+            if (ff->nhost++ == 0)
+                ff->host = hd->value;
+        }
+        break;
+    case 6:
+        if (ff->request && ascii_eq_lc(hd->name.ptr, "expect", 6)) {
+            if (slice_eq_nocase(hd->value, SLICE_LIT("100-continue")))
+                ff->expect_continue = 1;
+            else
+                ff->expect_other = 1;
+        }
+        break;
     case 10:
-        if (!slice_eq_nocase(hd->name, SLICE_LIT("connection")))
-            return 0;
-        if (http_list_has_token(hd->value, SLICE_LIT("close")))
-            f->conn_close = 1;
-        if (http_list_has_token(hd->value, SLICE_LIT("keep-alive")))
-            f->conn_keep_alive = 1;
-        return 1;
+        if (ascii_eq_lc(hd->name.ptr, "connection", 10))
+            connection_scan(&ff->f, hd->value);
+        break;
     case 14:
-        m = name_match(hd->name, "content-length");
-        if (!m)
-            return 0;
-        if (m == 2 || cl_merge(hd->value, &f->cl) < 0)
-            return -1;
-        return 1;
+        m = name_is(hd->name, "content-length");
+        if (m && (m == 2 || cl_merge(hd->value, &ff->f.cl) < 0))
+            ff->bad = 1;
+        break;
     case 17:
-        m = name_match(hd->name, "transfer-encoding");
-        if (!m)
-            return 0;
+        m = name_is(hd->name, "transfer-encoding");
         if (m == 2)
-            return -1;
-        te_scan(f, hd->value);
-        return 1;
+            ff->bad = 1;
+        else if (m)
+            te_scan(&ff->f, hd->value);
+        break;
     default:
-        return 0;
+        break;
     }
+}
+
+/* Parses the field lines from buf[pos] through the empty line, which must
+ * end the buffer exactly: bytes after it would mean the caller framed the
+ * head differently from us. Notes each field in *ff. Returns 0, 400 or 431. */
+static int parse_fields(const char *buf, size_t len, size_t pos, struct http_header *hdrs,
+                        size_t *nhdrs, struct field_facts *ff)
+{
+    const unsigned char *b = (const unsigned char *)buf;
+    size_t n = 0;
+
+    for (;;) {
+        size_t name, colon, val, end;
+
+        if (pos >= len)
+            return 400;
+        if (b[pos] == '\r')
+            break;
+        name = pos;
+        pos = scan_tchar(b, pos, len);
+        /* An empty name also catches obs-fold (a line starting with SP or
+         * HTAB), a bare LF and whitespace before the colon. */
+        if (pos == name || pos >= len || b[pos] != ':')
+            return 400;
+        colon = pos++;
+        /* leading and trailing OWS are not part of the value */
+        while (pos < len && is_ows_byte(b[pos]))
+            pos++;
+        val = pos;
+        pos = scan_fval(b, pos, len);
+        if (len - pos < 2 || b[pos] != '\r' || b[pos + 1] != '\n')
+            return 400;
+        if (n == HTTP_MAX_HEADERS)
+            return 431;
+        end = pos;
+        while (end > val && is_ows_byte(b[end - 1]))
+            end--;
+        hdrs[n].name = (struct slice){ buf + name, colon - name };
+        hdrs[n].value = (struct slice){ buf + val, end - val };
+        note_field(ff, &hdrs[n]);
+        n++;
+        pos += 2;
+    }
+    *nhdrs = n;
+    if (len - pos != 2 || b[pos + 1] != '\n')
+        return 400;
+    return 0;
 }
 
 /* ------------------------------------------------------------ requests */
 
 static int authority_ok(struct slice a)
 {
+    const unsigned char *p = (const unsigned char *)a.ptr;
+    size_t i = 0;
+    unsigned all = CC_HOST;
+
     if (a.len == 0)
         return 0;
-    for (size_t i = 0; i < a.len; i++)
-        if (!(char_class[(unsigned char)a.ptr[i]] & CC_HOST))
-            return 0;
-    return 1;
+    for (; a.len - i >= 4; i += 4)
+        all &=
+            char_class[p[i]] & char_class[p[i + 1]] & char_class[p[i + 2]] & char_class[p[i + 3]];
+    for (; i < a.len; i++)
+        all &= char_class[p[i]];
+    return (all & CC_HOST) != 0;
 }
 
 /* Rejects dot-segments, also percent-encoded ones and ones cut off by an
@@ -316,8 +532,10 @@ static int path_is_safe(struct slice p)
     return 1;
 }
 
-/* Splits "/path?query" (p starts with '/'). Returns 0 or 400. */
-static int split_path(struct http_request_head *h, const char *p, size_t n)
+/* Splits "/path?query" (p starts with '/'). dotpct: the target holds a
+ * '.' or '%' (without one no segment can be a dot-segment, encoded or
+ * not, nor an escape be malformed). Returns 0 or 400. */
+static int split_path(struct http_request_head *h, const char *p, size_t n, int dotpct)
 {
     const char *q = memchr(p, '?', n);
     size_t plen = q ? (size_t)(q - p) : n;
@@ -325,24 +543,23 @@ static int split_path(struct http_request_head *h, const char *p, size_t n)
     h->path = (struct slice){ p, plen };
     if (q)
         h->query = (struct slice){ q + 1, n - plen - 1 };
-    return path_is_safe(h->path) ? 0 : 400;
+    return !dotpct || path_is_safe(h->path) ? 0 : 400;
 }
 
-/* Classifies h->target and fills path, query and (absolute-form) host. */
-static int parse_target(struct http_request_head *h)
+/* Classifies h->target and fills path, query and (absolute-form) host.
+ * The caller scanned it: vchars, every byte is a CC_TGT one; dotpct, a
+ * byte is '.' or '%'. */
+static int parse_target(struct http_request_head *h, int vchars, int dotpct)
 {
     const char *t = h->target.ptr;
     size_t n = h->target.len, skip, a;
 
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)t[i];
-        /* A fragment is never sent; if one is, the gateway and the
-         * upstream could disagree on where the path ends. */
-        if (c < 0x21 || c > 0x7e || c == '#')
-            return 400;
-    }
+    /* Every byte must be a VCHAR. A fragment is never sent; if one is,
+     * the gateway and the upstream could disagree on where the path ends. */
+    if (!vchars)
+        return 400;
     if (t[0] == '/')
-        return split_path(h, t, n);
+        return split_path(h, t, n, dotpct);
     if (n == 1 && t[0] == '*') {
         if (h->method_id != HTTP_M_OPTIONS)
             return 400;
@@ -361,7 +578,7 @@ static int parse_target(struct http_request_head *h)
     if (!authority_ok(h->host))
         return 400; /* also refuses userinfo ('@'), RFC 9110 4.2.4 */
     if (a < n && t[a] == '/')
-        return split_path(h, t + a, n - a);
+        return split_path(h, t + a, n - a, dotpct);
     h->path = SLICE_LIT("/");
     if (a < n)
         h->query = (struct slice){ t + a + 1, n - a - 1 };
@@ -374,7 +591,7 @@ static int parse_request_line(const char *buf, size_t len, const struct http_par
 {
     const unsigned char *b = (const unsigned char *)buf;
     size_t pos = 0, start;
-    int rc;
+    int rc, vchars, dotpct;
 
     /* RFC 9112 2.2: empty lines before a request-line are ignored (old
      * clients send a CRLF after a body). They sit between messages, so
@@ -383,22 +600,30 @@ static int parse_request_line(const char *buf, size_t len, const struct http_par
         pos += 2;
 
     start = pos;
-    while (pos < len && is_tchar(b[pos]))
-        pos++;
+    pos = scan_tchar(b, pos, len);
     if (pos == start || pos >= len || b[pos] != ' ')
         return 400;
     h->method = (struct slice){ buf + start, pos - start };
     h->method_id = http_method_id(h->method);
 
+    /* The target ends at SP (or CR, LF: errors); its bytes are checked on
+     * the way. A byte that is not a CC_TGT one stops the fast scan: the
+     * end of the target, or a bad byte (then find the end as before, for
+     * the 414 and 400 checks that come first). */
     start = ++pos;
-    while (pos < len && b[pos] != ' ' && b[pos] != '\r' && b[pos] != '\n')
-        pos++;
+    pos = scan_target(b, pos, len, &dotpct);
+    vchars = 1;
+    if (pos < len && b[pos] != ' ' && b[pos] != '\r' && b[pos] != '\n') {
+        vchars = 0;
+        while (pos < len && b[pos] != ' ' && b[pos] != '\r' && b[pos] != '\n')
+            pos++;
+    }
     if (lim && pos - start > lim->max_uri_bytes)
         return 414;
     if (pos == start || pos >= len || b[pos] != ' ')
         return 400;
     h->target = (struct slice){ buf + start, pos - start };
-    rc = parse_target(h);
+    rc = parse_target(h, vchars, dotpct);
     if (rc)
         return rc;
 
@@ -414,57 +639,42 @@ static int parse_request_line(const char *buf, size_t len, const struct http_par
 }
 
 /* Applies Host, framing, Connection and Expect rules to parsed fields. */
-static int request_semantics(struct http_request_head *h)
+static int request_semantics(struct http_request_head *h, const struct field_facts *ff)
 {
-    struct framing f = { .cl = -1 };
+    const struct framing *f = &ff->f;
     int absolute = h->host.ptr != NULL;
-    int expect_continue = 0, expect_other = 0;
-    size_t nhost = 0;
 
-    for (size_t i = 0; i < h->nheaders; i++) {
-        const struct http_header *hd = &h->headers[i];
-        int rc = framing_field(&f, hd);
-
-        if (rc < 0)
-            return 400;
-        if (rc > 0)
-            continue;
-        if (hd->name.len == 4 && slice_eq_nocase(hd->name, SLICE_LIT("host"))) {
-            if (++nhost > 1 || !authority_ok(hd->value))
-                return 400;
-            if (!absolute)
-                h->host = hd->value; /* RFC 9112 3.2.2: the target's authority wins */
-        } else if (hd->name.len == 6 && slice_eq_nocase(hd->name, SLICE_LIT("expect"))) {
-            if (slice_eq_nocase(hd->value, SLICE_LIT("100-continue")))
-                expect_continue = 1;
-            else
-                expect_other = 1;
-        }
-    }
-    if (h->version_minor == 1 && nhost == 0)
+    if (ff->bad || ff->nhost > 1 || (ff->nhost == 1 && !authority_ok(ff->host)))
         return 400;
-    if (f.te_seen) {
-        if (h->version_minor == 0 || f.cl >= 0 || f.te_bad || f.te_chunked > 1 ||
-            (f.te_chunked && !f.te_last_chunked))
+    if (ff->nhost == 1 && !absolute)
+        h->host = ff->host; /* RFC 9112 3.2.2: the target's authority wins */
+    if (h->version_minor == 1 && ff->nhost == 0)
+        return 400;
+    if (f->te_seen) {
+        if (h->version_minor == 0 || f->cl >= 0 || f->te_bad || f->te_chunked > 1 ||
+            (f->te_chunked && !f->te_last_chunked))
             return 400;
-        if (f.te_other)
+        if (f->te_other)
             return 501;
         h->chunked = 1;
     }
-    if (expect_other)
+    if (ff->expect_other)
         return 417;
-    h->content_length = f.cl;
-    h->expect_continue = expect_continue && h->version_minor == 1;
+    h->content_length = f->cl;
+    h->expect_continue = ff->expect_continue && h->version_minor == 1;
     if (h->version_minor == 1)
-        h->keep_alive = !f.conn_close;
+        h->keep_alive = !f->conn_close;
     else
-        h->keep_alive = f.conn_keep_alive && !f.conn_close;
+        h->keep_alive = f->conn_keep_alive && !f->conn_close;
     return 0;
 }
 
+/* Sets the fields of *out one by one, never clearing the whole struct
+ * (over 3 KB): of headers[], only [0..nheaders) is written. */
 int http_parse_request(const char *buf, size_t len, const struct http_parse_limits *lim,
                        struct http_request_head *out)
 {
+    struct field_facts ff = { .f = { .cl = -1 }, .request = 1 };
     size_t pos = 0;
     int rc;
 
@@ -481,10 +691,10 @@ int http_parse_request(const char *buf, size_t len, const struct http_parse_limi
     rc = parse_request_line(buf, len, lim, out, &pos);
     if (rc)
         return rc;
-    rc = parse_fields(buf, len, pos, out->headers, &out->nheaders);
+    rc = parse_fields(buf, len, pos, out->headers, &out->nheaders, &ff);
     if (rc)
         return rc;
-    return request_semantics(out);
+    return request_semantics(out, &ff);
 }
 
 /* ------------------------------------------------------------ responses */
@@ -492,7 +702,8 @@ int http_parse_request(const char *buf, size_t len, const struct http_parse_limi
 int http_parse_response(const char *buf, size_t len, struct http_response_head *out)
 {
     const unsigned char *b = (const unsigned char *)buf;
-    struct framing f = { .cl = -1 };
+    struct field_facts ff = { .f = { .cl = -1 } };
+    const struct framing *f = &ff.f;
     size_t pos = 12;
     int no_body;
 
@@ -515,32 +726,28 @@ int http_parse_response(const char *buf, size_t len, struct http_response_head *
     }
     if (len - pos < 2 || b[pos] != '\r' || b[pos + 1] != '\n')
         return -1;
-    if (parse_fields(buf, len, pos + 2, out->headers, &out->nheaders))
+    if (parse_fields(buf, len, pos + 2, out->headers, &out->nheaders, &ff) || ff.bad)
+        return -1;
+    if (f->te_seen && (f->cl >= 0 || f->te_bad || f->te_chunked > 1))
         return -1;
 
-    for (size_t i = 0; i < out->nheaders; i++)
-        if (framing_field(&f, &out->headers[i]) < 0)
-            return -1;
-    if (f.te_seen && (f.cl >= 0 || f.te_bad || f.te_chunked > 1))
-        return -1;
-
-    out->content_length = f.cl;
+    out->content_length = f->cl;
     out->chunked = 0;
     out->until_close = 0;
     no_body = out->status < 200 || out->status == 204 || out->status == 304;
     if (no_body)
         out->content_length = 0;
-    else if (f.te_seen && f.te_last_chunked)
+    else if (f->te_seen && f->te_last_chunked)
         out->chunked = 1;
-    else if (f.te_seen || f.cl < 0)
+    else if (f->te_seen || f->cl < 0)
         out->until_close = 1; /* RFC 9112 6.3 items 4 and 8 */
 
     if (out->until_close)
         out->keep_alive = 0;
     else if (out->version_minor == 1)
-        out->keep_alive = !f.conn_close;
+        out->keep_alive = !f->conn_close;
     else
-        out->keep_alive = f.conn_keep_alive && !f.conn_close;
+        out->keep_alive = f->conn_keep_alive && !f->conn_close;
     return 0;
 }
 

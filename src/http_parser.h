@@ -37,7 +37,10 @@ struct http_parse_limits {
 };
 
 /* A parsed request head. All slices point into the buffer given to
- * http_parse_request(), which must outlive this struct's use. */
+ * http_parse_request(), which must outlive this struct's use. Only
+ * headers[0..nheaders) are valid: the parser never clears the array (the
+ * struct is over 3 KB and may be reused from a pool), so entries past
+ * nheaders hold whatever they held before. */
 struct http_request_head {
     struct slice method;
     enum http_method method_id;
@@ -68,11 +71,15 @@ struct http_request_head {
  *   431 more than HTTP_MAX_HEADERS header fields;
  *   501 a transfer coding other than chunked;
  *   505 an HTTP version other than 1.0 / 1.1.
- * Never reads outside buf[0..len). */
+ * Never reads outside buf[0..len). Writes the fields of *out one by one,
+ * never the whole struct: on success every field is set but only
+ * headers[0..nheaders) are valid; on error *out is partly written and
+ * must not be used. */
 int http_parse_request(const char *buf, size_t len, const struct http_parse_limits *lim,
                        struct http_request_head *out);
 
-/* A parsed response head (from an upstream). Slices point into the buffer. */
+/* A parsed response head (from an upstream). Slices point into the buffer.
+ * As for requests, only headers[0..nheaders) are valid. */
 struct http_response_head {
     int status;
     int version_minor;

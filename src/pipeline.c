@@ -28,17 +28,27 @@ static int request_id_sane(struct slice v)
 void pipeline_new_request_id(struct worker *w, const struct http_request_head *h, char *out,
                              size_t cap)
 {
-    static const char hex[] = "0123456789abcdef";
+    /* byte -> its two lowercase hex digits */
+    static const char hex2[513] =
+        "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+        "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+        "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+        "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+        "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+        "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+        "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+        "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
     uint64_t a, b;
-    char id[37];
-    int j = 0;
+    char tmp[37];
+    char *id;
 
     if (h) {
         for (size_t i = 0; i < h->nheaders; i++) {
-            if (slice_eq_cstr_nocase(h->headers[i].name, "x-request-id") &&
-                request_id_sane(h->headers[i].value) && h->headers[i].value.len < cap) {
-                memcpy(out, h->headers[i].value.ptr, h->headers[i].value.len);
-                out[h->headers[i].value.len] = '\0';
+            const struct http_header *hd = &h->headers[i];
+            if (hd->name.len == 12 && ascii_eq_lc(hd->name.ptr, "x-request-id", 12) &&
+                request_id_sane(hd->value) && hd->value.len < cap) {
+                memcpy(out, hd->value.ptr, hd->value.len);
+                out[hd->value.len] = '\0';
                 return;
             }
         }
@@ -46,17 +56,38 @@ void pipeline_new_request_id(struct worker *w, const struct http_request_head *h
     /* a version 4 UUID, the form Lambda and API Gateway use for ids */
     a = worker_random(w);
     b = worker_random(w);
+    if (cap == 0)
+        return;
     a = (a & ~0xf000ull) | 0x4000ull;
     b = (b & ~(3ull << 62)) | (2ull << 62);
-    for (int i = 0; i < 32; i++) {
-        uint64_t word = i < 16 ? a : b;
-        unsigned nib = (unsigned)(word >> ((15 - (i & 15)) * 4)) & 15;
-        if (i == 8 || i == 12 || i == 16 || i == 20)
-            id[j++] = '-';
-        id[j++] = hex[nib];
+    id = cap >= sizeof(tmp) ? out : tmp;
+    /* xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx: a's 8 bytes, then b's, high first */
+    memcpy(id + 0, hex2 + 2 * ((a >> 56) & 0xff), 2);
+    memcpy(id + 2, hex2 + 2 * ((a >> 48) & 0xff), 2);
+    memcpy(id + 4, hex2 + 2 * ((a >> 40) & 0xff), 2);
+    memcpy(id + 6, hex2 + 2 * ((a >> 32) & 0xff), 2);
+    id[8] = '-';
+    memcpy(id + 9, hex2 + 2 * ((a >> 24) & 0xff), 2);
+    memcpy(id + 11, hex2 + 2 * ((a >> 16) & 0xff), 2);
+    id[13] = '-';
+    memcpy(id + 14, hex2 + 2 * ((a >> 8) & 0xff), 2);
+    memcpy(id + 16, hex2 + 2 * (a & 0xff), 2);
+    id[18] = '-';
+    memcpy(id + 19, hex2 + 2 * ((b >> 56) & 0xff), 2);
+    memcpy(id + 21, hex2 + 2 * ((b >> 48) & 0xff), 2);
+    id[23] = '-';
+    memcpy(id + 24, hex2 + 2 * ((b >> 40) & 0xff), 2);
+    memcpy(id + 26, hex2 + 2 * ((b >> 32) & 0xff), 2);
+    memcpy(id + 28, hex2 + 2 * ((b >> 24) & 0xff), 2);
+    memcpy(id + 30, hex2 + 2 * ((b >> 16) & 0xff), 2);
+    memcpy(id + 32, hex2 + 2 * ((b >> 8) & 0xff), 2);
+    memcpy(id + 34, hex2 + 2 * (b & 0xff), 2);
+    id[36] = '\0';
+    if (id == tmp) {
+        /* too small: truncated but terminated, as fmt_buf() did */
+        memcpy(out, tmp, cap - 1);
+        out[cap - 1] = '\0';
     }
-    id[j] = '\0';
-    fmt_buf(out, cap, "%s", id);
 }
 
 /* route: which route, or 404 / 405 */

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <event2/buffer.h>
+
 static inline unsigned char ascii_lower(unsigned char c)
 {
     return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
@@ -109,6 +111,85 @@ int parse_u64(struct slice s, uint64_t max, uint64_t *out)
         return -1;
     *out = v;
     return 0;
+}
+
+static const char dec_pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                   "25262728293031323334353637383940414243444546474849"
+                                   "50515253545556575859606162636465666768697071727374"
+                                   "75767778798081828384858687888990919293949596979899";
+
+/* The number of decimal digits of v. */
+static inline size_t dec_digits(uint64_t v)
+{
+    size_t n = 1;
+
+    for (;;) {
+        if (v < 10)
+            return n;
+        if (v < 100)
+            return n + 1;
+        if (v < 1000)
+            return n + 2;
+        if (v < 10000)
+            return n + 3;
+        v /= 10000;
+        n += 4;
+    }
+}
+
+size_t u64_to_dec(char *out, uint64_t v)
+{
+    size_t n = dec_digits(v);
+    char *p = out + n;
+
+    /* two digits at a time, from the last */
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100) * 2;
+        v /= 100;
+        p -= 2;
+        p[0] = dec_pairs[r];
+        p[1] = dec_pairs[r + 1];
+    }
+    if (v >= 10) {
+        p[-2] = dec_pairs[v * 2];
+        p[-1] = dec_pairs[v * 2 + 1];
+    } else {
+        p[-1] = (char)('0' + v);
+    }
+    return n;
+}
+
+size_t i64_to_dec(char *out, int64_t v)
+{
+    if (v >= 0)
+        return u64_to_dec(out, (uint64_t)v);
+    out[0] = '-';
+    /* the magnitude of INT64_MIN does not fit in an int64_t */
+    return 1 + u64_to_dec(out + 1, 0 - (uint64_t)v);
+}
+
+char *evb_write_begin(struct evbuffer *out, char *stack, size_t cap, size_t bound)
+{
+    struct evbuffer_iovec v;
+
+    if (bound <= cap)
+        return stack;
+    if (bound > (size_t)EV_SSIZE_MAX || evbuffer_reserve_space(out, (ev_ssize_t)bound, &v, 1) != 1)
+        return NULL;
+    return v.iov_base;
+}
+
+int evb_write_end(struct evbuffer *out, const char *stack, char *start, size_t len, size_t bound)
+{
+    struct evbuffer_iovec v;
+
+    if (len > bound)
+        abort();
+    if (start == stack)
+        return len ? evbuffer_add(out, start, len) : 0;
+    v.iov_base = start;
+    v.iov_len = len;
+    return evbuffer_commit_space(out, &v, 1);
 }
 
 uint64_t now_ms(void)

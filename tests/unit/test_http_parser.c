@@ -387,6 +387,296 @@ static void test_request_prefixes(void)
     CHECK_INT(bad, 0);
 }
 
+/* Parses a heap copy of exactly n bytes (the sanitizer build sees an
+ * overread) into a struct full of junk, as a pooled one is. *copy (freed
+ * by the caller) gets the copy the slices point into. */
+static int parse_copy(const char *raw, size_t n, struct http_request_head *h, char **copy)
+{
+    *copy = malloc(n ? n : 1);
+    if (!*copy)
+        return -1;
+    memcpy(*copy, raw, n);
+    memset(h, 0xa5, sizeof(*h));
+    return parse_req(*copy, n, 0, h);
+}
+
+/* Field values and targets are scanned eight bytes at a time: a byte that
+ * matters must be found wherever it falls in a word, and the bytes that
+ * end a value or a target must end it exactly there. */
+static void test_scan_boundaries(void)
+{
+    static const struct {
+        unsigned char c;
+        int value_rc;  /* the byte inside a field value */
+        int target_rc; /* the byte inside the path */
+    } bytes[] = {
+        { '\t', 0, 400 }, { 0x01, 400, 400 }, { 0x00, 400, 400 }, { 0x7f, 400, 400 },
+        { 0x80, 0, 400 }, { 0xff, 0, 400 },   { '\r', 400, 400 }, { '\n', 400, 400 },
+        { '#', 0, 400 },  { 'x', 0, 0 },      { ' ', 0, 400 },    { '%', 0, 400 },
+        { '~', 0, 0 },    { '!', 0, 0 },
+    };
+    char raw[256], val[64], *copy;
+    struct http_request_head h;
+    int bad = 0;
+
+    for (size_t b = 0; b < sizeof(bytes) / sizeof(bytes[0]); b++) {
+        for (size_t at = 0; at < 40; at++) {
+            size_t vlen = at + 1 + (at % 9), n;
+            int rc;
+
+            /* in a field value: "X-V: aaa<c>aaa" (a leading/trailing SP or
+             * HTAB is OWS, not value) */
+            memset(val, 'a', vlen);
+            val[at] = (char)bytes[b].c;
+            n = (size_t)snprintf(raw, sizeof raw, "GET / HTTP/1.1\r\nHost: h\r\nX-V: ");
+            memcpy(raw + n, val, vlen);
+            n += vlen;
+            memcpy(raw + n, "\r\n\r\n", 4);
+            n += 4;
+            rc = parse_copy(raw, n, &h, &copy);
+            if (rc != bytes[b].value_rc) {
+                bad++;
+                fprintf(stderr, "value byte 0x%02x at %zu: %d\n", bytes[b].c, at, rc);
+            } else if (rc == 0) {
+                /* the value without OWS at either end */
+                size_t from = 0, to = vlen, want;
+                const char *wp;
+                while (from < vlen && (val[from] == ' ' || val[from] == '\t'))
+                    from++;
+                while (to > from && (val[to - 1] == ' ' || val[to - 1] == '\t'))
+                    to--;
+                want = to - from;
+                wp = copy + n - 4 - vlen + from;
+                if (h.nheaders != 2 || h.headers[1].value.len != want ||
+                    h.headers[1].value.ptr != wp) {
+                    bad++;
+                    fprintf(stderr, "value byte 0x%02x at %zu: wrong slice\n", bytes[b].c, at);
+                }
+            }
+            free(copy);
+
+            /* in the path: "GET /zzz<c>zzz HTTP/1.1" ('%' never starts an escape) */
+            memset(val, 'z', vlen);
+            val[at] = (char)bytes[b].c;
+            n = 0;
+            memcpy(raw, "GET /", 5);
+            n = 5;
+            memcpy(raw + n, val, vlen);
+            n += vlen;
+            n += (size_t)snprintf(raw + n, sizeof raw - n, " HTTP/1.1\r\nHost: h\r\n\r\n");
+            rc = parse_copy(raw, n, &h, &copy);
+            /* SP ends the target early: what follows is no version */
+            if (rc != bytes[b].target_rc) {
+                bad++;
+                fprintf(stderr, "target byte 0x%02x at %zu: %d\n", bytes[b].c, at, rc);
+            } else if (rc == 0 && (h.path.len != vlen + 1 || h.path.ptr != copy + 4)) {
+                bad++;
+                fprintf(stderr, "target byte 0x%02x at %zu: wrong path\n", bytes[b].c, at);
+            }
+            free(copy);
+        }
+    }
+    CHECK_INT(bad, 0);
+}
+
+/* Field names are scanned sixteen bytes at a time while they hold only
+ * letters, digits and '-': any other byte, wherever it falls, is judged as
+ * before (other tchars go on, ':' ends the name, the rest are errors). */
+static void test_name_boundaries(void)
+{
+    static const char odd[] = "_.!#$%&'*+^`|~:@[]{}\"(),/;<=>?\\ \t\x7f\x80\xc1\xff\x01";
+    char raw[256], name[64], *copy;
+    struct http_request_head h;
+    int bad = 0;
+
+    for (size_t k = 0; k < sizeof(odd) - 1; k++) {
+        unsigned char c = (unsigned char)odd[k];
+        int tchar = strchr("_.!#$%&'*+^`|~", c) != NULL;
+        for (size_t at = 0; at < 40; at++) {
+            size_t nlen = at + 1 + (at % 7), n;
+            int rc, want;
+
+            for (size_t i = 0; i < nlen; i++)
+                name[i] = (char)("aZ09-"[i % 5]);
+            name[at] = (char)c;
+            memcpy(raw, "GET / HTTP/1.1\r\nHost: h\r\n", 25);
+            n = 25;
+            memcpy(raw + n, name, nlen);
+            n += nlen;
+            memcpy(raw + n, ": v\r\n\r\n", 7);
+            n += 7;
+            rc = parse_copy(raw, n, &h, &copy);
+            /* ':' first: an empty name; ':' later: the name ends there */
+            want = tchar || (c == ':' && at > 0) ? 0 : 400;
+            if (rc != want) {
+                bad++;
+                fprintf(stderr, "name byte 0x%02x at %zu: %d\n", c, at, rc);
+            } else if (rc == 0) {
+                size_t wl = c == ':' ? at : nlen;
+                if (h.nheaders != 2 || h.headers[1].name.len != wl ||
+                    h.headers[1].name.ptr != copy + 25) {
+                    bad++;
+                    fprintf(stderr, "name byte 0x%02x at %zu: wrong name\n", c, at);
+                }
+            }
+            free(copy);
+        }
+    }
+    CHECK_INT(bad, 0);
+}
+
+/* Dot-segments are found wherever they fall in a word, also after a run
+ * of plain bytes that is skipped quickly; dots in the query never count. */
+static void test_dot_segments_anywhere(void)
+{
+    static const struct {
+        const char *seg;
+        int rc;
+    } segs[] = {
+        { "/..", 400 },     { "/.", 400 },    { "/../", 400 },   { "/./", 400 },
+        { "/%2e%2e", 400 }, { "/%2E.", 400 }, { "/.%2e/", 400 }, { "/...", 0 },
+        { "/.a", 0 },       { "/a.", 0 },     { "/%41", 0 },     { "/%zz", 400 },
+        { "/%00", 400 },    { "/%2", 400 },   { "?/..", 0 },     { "?x=../a.b", 0 },
+        { "/..?x", 400 },   { "\\..", 400 },  { "/%5c..", 400 },
+    };
+    char raw[256], *copy;
+    struct http_request_head h;
+    int bad = 0;
+
+    for (size_t i = 0; i < sizeof(segs) / sizeof(segs[0]); i++) {
+        for (size_t pre = 0; pre < 20; pre++) {
+            size_t n;
+            int rc;
+            memcpy(raw, "GET /", 5);
+            n = 5;
+            memset(raw + n, 'p', pre);
+            n += pre;
+            n += (size_t)snprintf(raw + n, sizeof raw - n, "%s HTTP/1.1\r\nHost: h\r\n\r\n",
+                                  segs[i].seg);
+            rc = parse_copy(raw, n, &h, &copy);
+            free(copy);
+            if (rc != segs[i].rc) {
+                bad++;
+                fprintf(stderr, "segment %s after %zu bytes: %d\n", segs[i].seg, pre, rc);
+            }
+        }
+    }
+    CHECK_INT(bad, 0);
+}
+
+/* The parser writes fields one by one: a struct full of junk (a pooled
+ * request's earlier head) parses exactly as a clean one. */
+static void test_reused_struct(void)
+{
+    static const char raw[] = "POST /a/b?c=d HTTP/1.1\r\n"
+                              "Host: api.example.com\r\n"
+                              "Content-Length: 3\r\n"
+                              "Expect: 100-continue\r\n"
+                              "Connection: keep-alive\r\n"
+                              "X-Empty:\r\n"
+                              "X-Ows: \t v \t\r\n"
+                              "\r\n";
+    struct http_request_head *a = calloc(1, sizeof(*a)), *b = malloc(sizeof(*b));
+    struct http_response_head *ra = calloc(1, sizeof(*ra)), *rb = malloc(sizeof(*rb));
+    static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\n\r\n";
+
+    if (!a || !b || !ra || !rb)
+        return;
+    memset(b, 0x5a, sizeof(*b));
+    CHECK_INT(parse_req(raw, sizeof(raw) - 1, 0, a), 0);
+    CHECK_INT(parse_req(raw, sizeof(raw) - 1, 0, b), 0);
+    CHECK(sl_is(b->method, "POST") && b->method_id == HTTP_M_POST);
+    CHECK(sl_is(b->target, "/a/b?c=d") && sl_is(b->path, "/a/b") && sl_is(b->query, "c=d"));
+    CHECK(sl_is(b->host, "api.example.com"));
+    CHECK_INT(b->version_minor, 1);
+    CHECK_INT(b->content_length, 3);
+    CHECK_INT(b->chunked, 0);
+    CHECK_INT(b->keep_alive, 1);
+    CHECK_INT(b->expect_continue, 1);
+    CHECK_INT(b->nheaders, 6);
+    CHECK_INT(a->nheaders, b->nheaders);
+    for (size_t i = 0; i < a->nheaders && i < HTTP_MAX_HEADERS; i++) {
+        CHECK(a->headers[i].name.ptr == b->headers[i].name.ptr);
+        CHECK(a->headers[i].name.len == b->headers[i].name.len);
+        CHECK(a->headers[i].value.ptr == b->headers[i].value.ptr);
+        CHECK(a->headers[i].value.len == b->headers[i].value.len);
+    }
+    CHECK(sl_is(b->headers[4].value, ""));
+    CHECK(sl_is(b->headers[5].value, "v"));
+
+    /* an HTTP/1.0 request without a Host after one with everything */
+    static const char raw10[] = "GET / HTTP/1.0\r\n\r\n";
+    CHECK_INT(parse_req(raw10, sizeof(raw10) - 1, 0, b), 0);
+    CHECK(b->host.ptr == NULL && b->query.ptr == NULL);
+    CHECK_INT(b->content_length, -1);
+    CHECK_INT(b->expect_continue, 0);
+    CHECK_INT(b->keep_alive, 0);
+    CHECK_INT(b->nheaders, 0);
+
+    memset(rb, 0x5a, sizeof(*rb));
+    CHECK_INT(http_parse_response(resp, sizeof(resp) - 1, ra), 0);
+    CHECK_INT(http_parse_response(resp, sizeof(resp) - 1, rb), 0);
+    CHECK(rb->status == 200 && rb->version_minor == 1 && sl_is(rb->reason, "OK"));
+    CHECK(rb->content_length == 5 && !rb->chunked && !rb->until_close && rb->keep_alive);
+    CHECK_INT(rb->nheaders, 2);
+    CHECK(sl_is(rb->headers[1].name, "X-A") && sl_is(rb->headers[1].value, "b"));
+    free(a);
+    free(b);
+    free(ra);
+    free(rb);
+}
+
+/* The framing names are recognized by length first, then one compare:
+ * neighbours of the right length must not pass for them, nor case or '_'
+ * change what they mean. */
+static void test_framing_names(void)
+{
+    static const struct {
+        const char *field;
+        int rc;
+        int64_t cl;
+        int chunked;
+    } cases[] = {
+        { "Content-Length: 3", 0, 3, 0 },
+        { "CONTENT-LENGTH: 3", 0, 3, 0 },
+        { "content-lengtH: 3", 0, 3, 0 },
+        { "Content_Length: 3", 400, 0, 0 },
+        { "Content-Length_: 3", 0, -1, 0 },
+        { "Content-Lengti: x", 0, -1, 0 },
+        { "Bontent-Length: x", 0, -1, 0 },
+        { "Content-Lengthh: x", 0, -1, 0 },
+        { "Content-Lengt: x", 0, -1, 0 },
+        { "Sec-Fetch-Mode: cors", 0, -1, 0 },
+        { "Content\rLength: 3", 400, 0, 0 },
+        { "Transfer-Encoding: chunked", 0, -1, 1 },
+        { "TRANSFER-ENCODING: chunked", 0, -1, 1 },
+        { "Transfer_Encoding: chunked", 400, 0, 0 },
+        { "Transfer-Encodinh: chunked", 0, -1, 0 },
+        { "Uransfer-Encoding: chunked", 0, -1, 0 },
+        { "Connection: close", 0, -1, 0 },
+        { "Expect: 100-continue", 0, -1, 0 },
+        { "Expect: 100-continuf", 417, 0, 0 },
+        { "Expecu: 100-continuf", 0, -1, 0 },
+        { "Host: other", 400, 0, 0 },
+        { "Hosu: other", 0, -1, 0 },
+        { "Host_: other", 0, -1, 0 },
+    };
+    char raw[256], *copy;
+    struct http_request_head h;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t n = (size_t)snprintf(raw, sizeof raw, "POST / HTTP/1.1\r\nHost: h\r\n%s\r\n\r\n",
+                                    cases[i].field);
+        int rc = parse_copy(raw, n, &h, &copy);
+        free(copy);
+        CHECKF(rc == cases[i].rc, "'%s' gives %d", cases[i].field, rc);
+        if (rc == 0 && cases[i].rc == 0) {
+            CHECKF(h.content_length == cases[i].cl, "'%s' length", cases[i].field);
+            CHECKF(h.chunked == cases[i].chunked, "'%s' chunked", cases[i].field);
+        }
+    }
+}
+
 /* ------------------------------------------------------------ head end */
 
 struct head_end_case {
@@ -914,6 +1204,11 @@ int main(void)
     test_requests_refused();
     test_header_count();
     test_request_prefixes();
+    test_scan_boundaries();
+    test_name_boundaries();
+    test_dot_segments_anywhere();
+    test_reused_struct();
+    test_framing_names();
     test_head_end();
     test_head_end_straddle();
     test_responses();

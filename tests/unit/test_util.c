@@ -2,6 +2,8 @@
 #include "unit.h"
 #include "util.h"
 
+#include <event2/buffer.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -69,6 +71,170 @@ static void test_parse_u64(void)
     }
 }
 
+static void test_dec(void)
+{
+    static const uint64_t u[] = {
+        0,
+        1,
+        9,
+        10,
+        11,
+        99,
+        100,
+        101,
+        999,
+        1000,
+        12345,
+        99999,
+        100000,
+        4294967295u,
+        4294967296u,
+        999999999999999999u,
+        1000000000000000000u,
+        9999999999999999999u,
+        10000000000000000000u,
+        UINT64_MAX - 1,
+        UINT64_MAX,
+    };
+    static const int64_t s[] = { 0,   1,   -1,   9,         -9,        10,
+                                 -10, 404, -404, INT64_MAX, INT64_MIN, INT64_MIN + 1 };
+    char got[U64_DEC_MAX + 1], want[32];
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    int bad = 0;
+
+    for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++) {
+        size_t n = u64_to_dec(got, u[i]);
+        got[n] = '\0';
+        snprintf(want, sizeof want, "%" PRIu64, u[i]);
+        CHECK_STR(got, want);
+    }
+    for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+        size_t n = i64_to_dec(got, s[i]);
+        got[n] = '\0';
+        snprintf(want, sizeof want, "%" PRId64, s[i]);
+        CHECK_STR(got, want);
+    }
+    /* numbers of every length, and the bytes after them untouched */
+    for (int i = 0; i < 20000; i++) {
+        uint64_t v;
+        size_t n;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        v = x >> (i % 64);
+        memset(got, '#', sizeof got);
+        n = u64_to_dec(got, v);
+        snprintf(want, sizeof want, "%" PRIu64, v);
+        if (n != strlen(want) || memcmp(got, want, n) != 0 || (n < sizeof got && got[n] != '#'))
+            bad++;
+    }
+    CHECK_INT(bad, 0);
+}
+
+static void test_eq_lc(void)
+{
+    static const char *const names[] = { "te",
+                                         "host",
+                                         "expect",
+                                         "trailer",
+                                         "connection",
+                                         "x-request-id",
+                                         "content-length",
+                                         "transfer-encoding",
+                                         "x-sluice-function-version",
+                                         "a1-b2" };
+    char buf[64];
+    int bad = 0;
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        const char *lc = names[i];
+        size_t n = strlen(lc);
+
+        memcpy(buf, lc, n);
+        CHECKF(ascii_eq_lc(buf, lc, n), "%s itself", lc);
+        for (size_t k = 0; k < n; k++)
+            buf[k] = (char)(lc[k] >= 'a' && lc[k] <= 'z' ? lc[k] - 32 : lc[k]);
+        CHECKF(ascii_eq_lc(buf, lc, n), "%s upper-case", lc);
+        /* any one byte changed, at any place: only the other case of a
+         * letter still matches */
+        for (size_t k = 0; k < n; k++) {
+            for (int c = 0; c < 256; c++) {
+                int letter = lc[k] >= 'a' && lc[k] <= 'z';
+                int want = c == (unsigned char)lc[k] || (letter && c == lc[k] - 32);
+                memcpy(buf, lc, n);
+                buf[k] = (char)c;
+                if (ascii_eq_lc(buf, lc, n) != want) {
+                    bad++;
+                    fprintf(stderr, "%s with 0x%02x at %zu\n", lc, c, k);
+                }
+            }
+        }
+    }
+    CHECK_INT(bad, 0);
+    CHECK(ascii_eq_lc("", "", 0));
+    /* '\r' | 0x20 is '-': a '-' must match exactly */
+    CHECK(!ascii_eq_lc("keep\ralive", "keep-alive", 10));
+    CHECK(!ascii_eq_lc("Content\rLength", "content-length", 14));
+    CHECK(!ascii_eq_lc("content_length", "content-length", 14));
+}
+
+static void test_put_mem(void)
+{
+    char src[64], dst[80];
+    int bad = 0;
+
+    for (size_t i = 0; i < sizeof src; i++)
+        src[i] = (char)('A' + i % 26);
+    for (size_t n = 0; n <= 40; n++) {
+        for (size_t at = 0; at < 4; at++) {
+            char *end;
+            memset(dst, '#', sizeof dst);
+            end = put_mem(dst + at, src + at, n);
+            if (end != dst + at + n || memcmp(dst + at, src + at, n) != 0)
+                bad++;
+            for (size_t k = 0; k < sizeof dst; k++)
+                if ((k < at || k >= at + n) && dst[k] != '#')
+                    bad++;
+        }
+    }
+    CHECK_INT(bad, 0);
+    CHECK(put_mem(dst, NULL, 0) == dst);
+    CHECK(put_lit(dst, "abc") == dst + 3 && memcmp(dst, "abc", 3) == 0);
+    CHECK(put_slice(dst, SLICE_LIT("hello")) == dst + 5 && memcmp(dst, "hello", 5) == 0);
+}
+
+/* A head is written on the stack when it fits, else straight into the
+ * evbuffer; either way it lands after what the evbuffer held. */
+static void test_evb_write(void)
+{
+    struct evbuffer *out = evbuffer_new();
+    char stack[64], *p;
+    static char big[10000];
+    size_t n;
+
+    if (!out)
+        return;
+    evbuffer_add(out, "pre|", 4);
+    p = evb_write_begin(out, stack, sizeof stack, 10);
+    CHECK(p == stack);
+    p = put_lit(p, "small");
+    CHECK_INT(evb_write_end(out, stack, stack, 5, 10), 0);
+
+    p = evb_write_begin(out, stack, sizeof stack, sizeof big);
+    CHECK(p != NULL && p != stack);
+    if (p) {
+        for (size_t i = 0; i < sizeof big; i++)
+            big[i] = p[i] = (char)('a' + i % 26);
+        CHECK_INT(evb_write_end(out, stack, p, sizeof big, sizeof big), 0);
+    }
+    CHECK_INT(evb_write_end(out, stack, stack, 0, 0), 0);
+    n = evbuffer_get_length(out);
+    CHECK_INT(n, 9 + sizeof big);
+    p = (char *)evbuffer_pullup(out, -1);
+    CHECK(p && memcmp(p, "pre|small", 9) == 0 && memcmp(p + 9, big, sizeof big) == 0);
+    evbuffer_free(out);
+}
+
 static void test_clock(void)
 {
     uint64_t a = now_us(), b = now_us();
@@ -81,6 +247,10 @@ int main(void)
     test_slices();
     test_fmt();
     test_parse_u64();
+    test_dec();
+    test_eq_lc();
+    test_put_mem();
+    test_evb_write();
     test_clock();
     return unit_done("test_util");
 }
