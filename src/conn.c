@@ -46,7 +46,7 @@ enum conn_state {
 struct conn {
     struct worker *w;
     struct stream *st;
-    struct event *timer; /* idle / header deadline / linger */
+    uint64_t head_deadline_ms; /* CONN_HEAD: the whole head must be in by then */
     struct request *req;
     struct conn *prev, *next; /* worker's list (worker.c) */
     size_t head_scan;
@@ -62,7 +62,6 @@ struct conn {
 static void conn_readcb(struct stream *st, void *arg);
 static void conn_writecb(struct stream *st, void *arg);
 static void conn_eventcb(struct stream *st, short what, void *arg);
-static void conn_timercb(evutil_socket_t fd, short what, void *arg);
 static void conn_try_head(struct conn *c);
 static void conn_feed_body(struct conn *c);
 static void request_end(struct conn *c, struct request *req);
@@ -77,14 +76,10 @@ static const struct config *conn_cfg(struct conn *c)
     return worker_config(c->w);
 }
 
-static void timer_arm_ms(struct conn *c, uint32_t ms)
-{
-    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-    evtimer_add(c->timer, &tv);
-}
-
 /* A read timeout (0 = none) and, always, the idle timeout as the limit
- * for a client that stops reading our output. */
+ * for a client that stops reading our output. The read timeout is also
+ * how idle, header and linger time limits are kept: one timer per
+ * connection fewer, in memory and in work per request. */
 static void set_read_timeout_ms(struct conn *c, uint32_t ms)
 {
     stream_set_timeouts(c->st, ms, conn_cfg(c)->limits.idle_timeout_ms);
@@ -112,14 +107,8 @@ struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa, sockl
         memcpy(c->client_ip, "unknown", 8);
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     c->st = stream_new(worker_base(w), fd);
-    c->timer = evtimer_new(worker_base(w), conn_timercb, c);
-    if (!c->st || !c->timer) {
-        if (c->st)
-            stream_free(c->st);
-        else
-            close(fd);
-        if (c->timer)
-            event_free(c->timer);
+    if (!c->st) {
+        close(fd);
         free(c);
         return NULL;
     }
@@ -127,8 +116,7 @@ struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa, sockl
     stream_set_read_high(c->st, INPUT_HIGH);
     stream_set_write_low(c->st, OUTPUT_LOW);
     c->state = CONN_IDLE;
-    timer_arm_ms(c, conn_cfg(c)->limits.idle_timeout_ms);
-    set_read_timeout_ms(c, 0);
+    set_read_timeout_ms(c, conn_cfg(c)->limits.idle_timeout_ms);
     stream_enable_read(c->st);
     conn_link(c);
     worker_conn_count(w, +1);
@@ -149,7 +137,6 @@ static void conn_free(struct conn *c)
     conn_unlink(c);
     worker_conn_count(c->w, -1);
     stream_free(c->st);
-    event_free(c->timer);
     free(c);
 }
 
@@ -163,29 +150,25 @@ void conn_close(struct conn *c)
  * the response we just sent before the client reads it. */
 static void conn_linger(struct conn *c)
 {
-    struct evbuffer *in = stream_input(c->st);
-
     if (c->peer_eof || stream_shutdown_write(c->st) < 0) {
         conn_free(c);
         return;
     }
     c->state = CONN_LINGER;
-    evbuffer_drain(in, evbuffer_get_length(in));
-    stream_set_timeouts(c->st, 0, 0);
+    if (stream_input_length(c->st))
+        evbuffer_drain(stream_input(c->st), stream_input_length(c->st));
+    stream_set_timeouts(c->st, LINGER_MS, 0);
     stream_set_read_high(c->st, 0);
     stream_enable_read(c->st);
-    evtimer_del(c->timer);
-    timer_arm_ms(c, LINGER_MS);
 }
 
 /* Closes once everything queued has been written. */
 static void conn_close_after_flush(struct conn *c)
 {
     c->state = CONN_CLOSING;
-    evtimer_del(c->timer);
     stream_disable_read(c->st);
     stream_flush(c->st);
-    if (evbuffer_get_length(stream_output(c->st)) == 0) {
+    if (stream_output_length(c->st) == 0) {
         conn_linger(c);
         return;
     }
@@ -195,7 +178,7 @@ static void conn_close_after_flush(struct conn *c)
 
 void conn_shutdown(struct conn *c)
 {
-    if (c->state == CONN_IDLE && evbuffer_get_length(stream_input(c->st)) == 0) {
+    if (c->state == CONN_IDLE && stream_input_length(c->st) == 0) {
         conn_free(c);
         return;
     }
@@ -288,7 +271,7 @@ void conn_thread_exit(void)
  * per pipelined request. */
 static void conn_kick(struct conn *c)
 {
-    if (evbuffer_get_length(stream_input(c->st)))
+    if (stream_input_length(c->st))
         stream_trigger_read(c->st);
 }
 
@@ -309,9 +292,9 @@ static void conn_request_finished(struct conn *c)
     }
     c->state = CONN_IDLE;
     c->body_paused = 0;
-    set_read_timeout_ms(c, 0);
+    set_read_timeout_ms(c, conn_cfg(c)->limits.idle_timeout_ms);
     stream_enable_read(c->st);
-    timer_arm_ms(c, conn_cfg(c)->limits.idle_timeout_ms);
+    stream_idle(c->st); /* keeps what is not empty: pipelined input, unsent output */
     conn_kick(c);
 }
 
@@ -376,8 +359,7 @@ static void conn_try_head(struct conn *c)
         return;
     if (c->state == CONN_IDLE) {
         c->state = CONN_HEAD;
-        evtimer_del(c->timer);
-        timer_arm_ms(c, cfg->limits.header_timeout_ms);
+        c->head_deadline_ms = now_ms() + cfg->limits.header_timeout_ms;
     }
     cap = (size_t)cfg->limits.max_header_bytes;
     p = (const char *)evbuffer_pullup(in, (ev_ssize_t)(len < cap ? len : cap));
@@ -388,14 +370,19 @@ static void conn_try_head(struct conn *c)
     end = http_head_end(p, len < cap ? len : cap, &c->head_scan);
     if (end == 0) {
         size_t seen = len < cap ? len : cap;
+        uint64_t now = now_ms();
         if (!memchr(p, '\n', seen) && seen > (size_t)cfg->limits.max_uri_bytes + 32)
             conn_reject(c, 414, "request-target too long");
         else if (len >= cap)
             conn_reject(c, 431, "request header fields too large");
+        else if (now >= c->head_deadline_ms)
+            conn_reject(c, 408, "request header timed out");
+        else /* a slow client gets what is left of the deadline, no more */
+            set_read_timeout_ms(c, (uint32_t)(c->head_deadline_ms - now));
         return;
     }
     c->head_scan = 0;
-    evtimer_del(c->timer);
+    set_read_timeout_ms(c, 0);
     req = request_new(c, p, end);
     if (!req) {
         conn_reject(c, 503, "out of memory");
@@ -527,7 +514,7 @@ static void conn_writecb(struct stream *st, void *arg)
     const struct handler_kind_ops *ops;
 
     if (c->state == CONN_CLOSING) {
-        if (evbuffer_get_length(stream_output(st)) == 0)
+        if (stream_output_length(st) == 0)
             conn_linger(c);
         return;
     }
@@ -551,6 +538,10 @@ static void conn_eventcb(struct stream *st, short what, void *arg)
         stream_disable_read(st);
         return;
     }
+    if ((what & STREAM_TIMEOUT) && c->state == CONN_HEAD) {
+        conn_reject(c, 408, "request header timed out");
+        return;
+    }
     if ((what & STREAM_TIMEOUT) && (what & STREAM_READING) && c->req &&
         !c->req->response_started) {
         struct request *req = c->req;
@@ -564,23 +555,6 @@ static void conn_eventcb(struct stream *st, short what, void *arg)
     if (c->req && !c->req->error)
         c->req->error = (what & STREAM_TIMEOUT) ? "client timed out" : "client closed connection";
     conn_free(c);
-}
-
-static void conn_timercb(evutil_socket_t fd, short what, void *arg)
-{
-    struct conn *c = arg;
-
-    switch (c->state) {
-    case CONN_HEAD:
-        conn_reject(c, 408, "request header timed out");
-        break;
-    case CONN_IDLE:
-    case CONN_LINGER:
-    case CONN_CLOSING:
-    case CONN_REQUEST:
-        conn_free(c);
-        break;
-    }
 }
 
 /* ------------------------------------------------------------ answering */
@@ -639,7 +613,7 @@ void conn_response_done(struct request *req)
 
 int conn_output_full(struct request *req)
 {
-    return evbuffer_get_length(stream_output(req->conn->st)) >= OUTPUT_HIGH;
+    return stream_output_length(req->conn->st) >= OUTPUT_HIGH;
 }
 
 void conn_body_pause(struct request *req)
@@ -666,7 +640,7 @@ void conn_send_continue(struct request *req)
 
     if (!req->head.expect_continue || req->body_done || req->head.version_minor == 0)
         return;
-    if (evbuffer_get_length(stream_input(c->st)))
+    if (stream_input_length(c->st))
         return; /* the client did not wait for us */
     evbuffer_add(stream_output(c->st), "HTTP/1.1 100 Continue\r\n\r\n", 25);
     stream_flush(c->st);

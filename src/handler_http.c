@@ -506,7 +506,7 @@ static void x_eventcb(struct stream *st, short what, void *arg)
         x_pump(x, 1);
         return;
     }
-    if (x->state == X_WAIT_HEAD && (what & STREAM_EOF) && evbuffer_get_length(stream_input(st))) {
+    if (x->state == X_WAIT_HEAD && (what & STREAM_EOF) && stream_input_length(st)) {
         x_fail(x, 502, "malformed response from upstream");
         return;
     }
@@ -530,7 +530,7 @@ static void http_writable(struct request *req)
         return;
     stream_enable_read(x->uc->st);
     /* bytes may already wait in the input buffer: move them now */
-    if (evbuffer_get_length(stream_input(x->uc->st)))
+    if (stream_input_length(x->uc->st))
         x_pump(x, 0);
 }
 

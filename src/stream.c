@@ -39,6 +39,65 @@ struct stream {
 static void on_read(evutil_socket_t fd, short what, void *arg);
 static void on_write(evutil_socket_t fd, short what, void *arg);
 
+/* Empty evbuffers, per thread, for streams that become active: an
+ * evbuffer is about 150 bytes, twice per connection, which idle
+ * keep-alive connections need not hold. */
+#define BUF_POOL_MAX 1024
+static _Thread_local struct evbuffer *buf_pool[BUF_POOL_MAX];
+static _Thread_local unsigned buf_pool_len;
+
+static struct evbuffer *buf_get(void)
+{
+    return buf_pool_len ? buf_pool[--buf_pool_len] : evbuffer_new();
+}
+
+static void buf_put(struct evbuffer *b)
+{
+    if (!b)
+        return;
+    if (buf_pool_len < BUF_POOL_MAX && evbuffer_get_length(b) == 0)
+        buf_pool[buf_pool_len++] = b;
+    else
+        evbuffer_free(b);
+}
+
+void stream_thread_exit(void)
+{
+    while (buf_pool_len)
+        evbuffer_free(buf_pool[--buf_pool_len]);
+}
+
+int stream_buffers(struct stream *s)
+{
+    if (!s->in)
+        s->in = buf_get();
+    if (!s->out)
+        s->out = buf_get();
+    return s->in && s->out ? 0 : -1;
+}
+
+size_t stream_input_length(const struct stream *s)
+{
+    return s->in ? evbuffer_get_length(s->in) : 0;
+}
+
+size_t stream_output_length(const struct stream *s)
+{
+    return s->out ? evbuffer_get_length(s->out) : 0;
+}
+
+void stream_idle(struct stream *s)
+{
+    if (s->in && evbuffer_get_length(s->in) == 0) {
+        buf_put(s->in);
+        s->in = NULL;
+    }
+    if (s->out && evbuffer_get_length(s->out) == 0) {
+        buf_put(s->out);
+        s->out = NULL;
+    }
+}
+
 static const struct timeval *ms_tv(uint32_t ms, struct timeval *tv)
 {
     if (!ms)
@@ -48,7 +107,9 @@ static const struct timeval *ms_tv(uint32_t ms, struct timeval *tv)
     return tv;
 }
 
-static struct stream *stream_alloc(struct event_base *base, int fd)
+/* with_buffers: a connecting stream writes before it reads and needs its
+ * buffers now; an accepted one takes them at its first read. */
+static struct stream *stream_alloc(struct event_base *base, int fd, int with_buffers)
 {
     struct stream *s = calloc(1, sizeof(*s));
 
@@ -56,14 +117,11 @@ static struct stream *stream_alloc(struct event_base *base, int fd)
         return NULL;
     s->base = base;
     s->fd = fd;
-    s->in = evbuffer_new();
-    s->out = evbuffer_new();
-    if (!s->in || !s->out || event_assign(&s->rev, base, fd, EV_READ | EV_PERSIST, on_read, s) < 0 ||
+    if ((with_buffers && stream_buffers(s) < 0) ||
+        event_assign(&s->rev, base, fd, EV_READ | EV_PERSIST, on_read, s) < 0 ||
         event_assign(&s->wev, base, fd, EV_WRITE | EV_PERSIST, on_write, s) < 0) {
-        if (s->in)
-            evbuffer_free(s->in);
-        if (s->out)
-            evbuffer_free(s->out);
+        buf_put(s->in);
+        buf_put(s->out);
         free(s);
         return NULL;
     }
@@ -72,7 +130,7 @@ static struct stream *stream_alloc(struct event_base *base, int fd)
 
 struct stream *stream_new(struct event_base *base, int fd)
 {
-    return stream_alloc(base, fd);
+    return stream_alloc(base, fd, 0);
 }
 
 struct stream *stream_connect(struct event_base *base, const struct sockaddr *sa, socklen_t salen)
@@ -85,7 +143,7 @@ struct stream *stream_connect(struct event_base *base, const struct sockaddr *sa
         return NULL;
     /* request heads are small and written whole: Nagle would hold them */
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    s = stream_alloc(base, fd);
+    s = stream_alloc(base, fd, 1);
     if (!s) {
         close(fd);
         errno = ENOMEM;
@@ -112,8 +170,8 @@ void stream_free(struct stream *s)
         return;
     event_del(&s->rev);
     event_del(&s->wev);
-    evbuffer_free(s->in);
-    evbuffer_free(s->out);
+    buf_put(s->in);
+    buf_put(s->out);
     close(s->fd);
     free(s);
 }
@@ -151,7 +209,7 @@ int stream_error(const struct stream *s)
 
 static int input_full(const struct stream *s)
 {
-    return s->read_high && evbuffer_get_length(s->in) >= s->read_high;
+    return s->read_high && stream_input_length(s) >= s->read_high;
 }
 
 /* Puts the read event in the loop when the owner wants input and there is
@@ -207,8 +265,15 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     int nv;
 
     if (s->kick) {
-        /* bytes already buffered; the socket is read when it says so */
+        /* bytes already buffered; the socket is read when it says so. The
+         * callback may answer at once, so it gets both buffers, like any
+         * read callback. */
         s->kick = 0;
+        if (stream_buffers(s) < 0) {
+            s->err = ENOMEM;
+            s->eventcb(s, STREAM_ERROR | STREAM_READING, s->arg);
+            return;
+        }
         if (s->readcb)
             s->readcb(s, s->arg);
         return;
@@ -221,8 +286,8 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         rev_update(s);
         return;
     }
-    nv = evbuffer_reserve_space(s->in, READ_CHUNK, v, 2);
-    if (nv <= 0) {
+    /* an idle stream takes its buffers back when it has something to do */
+    if (stream_buffers(s) < 0 || (nv = evbuffer_reserve_space(s->in, READ_CHUNK, v, 2)) <= 0) {
         s->err = ENOMEM;
         s->eventcb(s, STREAM_ERROR | STREAM_READING, s->arg);
         return;
@@ -283,7 +348,7 @@ static int write_out(struct stream *s)
 {
     int n;
 
-    if (evbuffer_get_length(s->out) == 0)
+    if (stream_output_length(s) == 0)
         return 1;
     do
         n = evbuffer_write(s->out, s->fd);
@@ -355,7 +420,7 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
         wev_del(s);
     else
         wev_add(s);
-    if (s->writecb && evbuffer_get_length(s->out) <= s->write_low)
+    if (s->writecb && stream_output_length(s) <= s->write_low)
         s->writecb(s, s->arg);
 }
 

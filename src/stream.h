@@ -28,7 +28,8 @@ typedef void stream_cb(struct stream *s, void *arg);
 typedef void stream_event_cb(struct stream *s, short what, void *arg);
 
 /* Wraps the connected, non-blocking socket fd (owned: closed by
- * stream_free). Reading starts disabled. Returns NULL when out of memory
+ * stream_free). Reading starts disabled; the buffers come with the first
+ * read (see stream_buffers()). Returns NULL when out of memory
  * (fd is not closed then). */
 struct stream *stream_new(struct event_base *base, int fd);
 
@@ -44,8 +45,23 @@ void stream_free(struct stream *s);
 
 void stream_setcb(struct stream *s, stream_cb *readcb, stream_cb *writecb, stream_event_cb *eventcb,
                   void *arg);
+
+/* The buffers. An idle stream may hold none (see stream_idle()): they are
+ * there inside the stream's callbacks and after stream_buffers() returned
+ * 0, which is when these may be called. */
 struct evbuffer *stream_input(struct stream *s);
 struct evbuffer *stream_output(struct stream *s);
+/* Makes sure both buffers are there. Returns 0, or -1 when out of memory. */
+int stream_buffers(struct stream *s);
+/* Bytes waiting in the input / output (0 for a buffer not held). */
+size_t stream_input_length(const struct stream *s);
+size_t stream_output_length(const struct stream *s);
+/* The stream has nothing to do for a while (a kept-alive connection
+ * between requests): its buffers, when empty, go back to the thread's pool
+ * so that thousands of idle connections hold none. */
+void stream_idle(struct stream *s);
+/* A thread ends: frees its pool of buffers. */
+void stream_thread_exit(void);
 int stream_fd(const struct stream *s);
 /* The errno of the last STREAM_ERROR. */
 int stream_error(const struct stream *s);

@@ -127,6 +127,11 @@ struct upstream_conn *upstream_acquire(struct upstream_pool *p)
 
     if (uc) {
         idle_unlink(uc);
+        if (stream_buffers(uc->st) < 0) {
+            conn_close(uc);
+            errno = ENOMEM;
+            return NULL;
+        }
         uc->reused = 1;
         stream_set_timeouts(uc->st, 0, 0);
         return uc;
@@ -154,8 +159,8 @@ void upstream_release(struct upstream_conn *uc, int reusable)
         return;
     p = uc->pool;
     uc->requests++;
-    if (!reusable || p->nidle >= UPSTREAM_MAX_IDLE || evbuffer_get_length(stream_input(uc->st)) ||
-        evbuffer_get_length(stream_output(uc->st))) {
+    if (!reusable || p->nidle >= UPSTREAM_MAX_IDLE || stream_input_length(uc->st) ||
+        stream_output_length(uc->st)) {
         conn_close(uc);
         return;
     }
@@ -163,6 +168,7 @@ void upstream_release(struct upstream_conn *uc, int reusable)
     stream_set_timeouts(uc->st, UPSTREAM_IDLE_TIMEOUT_S * 1000, 0);
     stream_set_read_high(uc->st, 0);
     stream_enable_read(uc->st);
+    stream_idle(uc->st);
     uc->prev = NULL;
     uc->next = p->idle;
     if (p->idle)

@@ -17,6 +17,7 @@
 #include "authz.h"
 #include "conn.h"
 #include "handler.h"
+#include "stream.h"
 #include "log.h"
 #include "upstream.h"
 #include "util.h"
@@ -454,6 +455,7 @@ static void *worker_main(void *arg)
     conn_thread_exit();
     handler_thread_exit();
     authz_thread_exit();
+    stream_thread_exit();
     return NULL;
 }
 
