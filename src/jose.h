@@ -1,4 +1,4 @@
-/* jwt.h - JSON Web Token verification: key sets (PEM files, secrets, JWKS
+/* jose.h - JSON Web Token verification: key sets (PEM files, secrets, JWKS
  * documents) and the checks of one token against them. Pure: no I/O but
  * reading key files when a key set is built; no global state.
  *
