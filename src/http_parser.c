@@ -350,19 +350,13 @@ static inline int name_is(struct slice name, const char *lc)
     return name_match(name, lc);
 }
 
-/* Connection: the close and keep-alive options, read the way
- * http_list_has_token() reads a list. */
+/* Connection: the close and keep-alive options. */
 static void connection_scan(struct framing *f, struct slice v)
 {
-    size_t i = 0;
+    size_t pos = 0;
+    struct slice t;
 
-    while (i < v.len) {
-        size_t start = i;
-        struct slice t;
-        while (i < v.len && v.ptr[i] != ',')
-            i++;
-        t = slice_trim((struct slice){ v.ptr + start, i - start });
-        i++;
+    while (http_list_next(v, &pos, &t)) {
         if (t.len == 5 && ascii_eq_lc(t.ptr, "close", 5))
             f->conn_close = 1;
         else if (t.len == 10 && ascii_eq_lc(t.ptr, "keep-alive", 10))
@@ -1101,19 +1095,28 @@ int http_header_is_hop_by_hop(struct slice n)
     }
 }
 
+int http_list_next(struct slice list, size_t *pos, struct slice *elem)
+{
+    size_t i = *pos, start = i;
+
+    if (i >= list.len)
+        return 0;
+    while (i < list.len && list.ptr[i] != ',')
+        i++;
+    *elem = slice_trim((struct slice){ list.ptr + start, i - start });
+    *pos = i + 1;
+    return 1;
+}
+
 int http_list_has_token(struct slice list, struct slice token)
 {
-    size_t i = 0;
+    size_t pos = 0;
+    struct slice t;
 
     if (token.len == 0)
         return 0;
-    while (i < list.len) {
-        size_t start = i;
-        while (i < list.len && list.ptr[i] != ',')
-            i++;
-        if (slice_eq_nocase(slice_trim((struct slice){ list.ptr + start, i - start }), token))
+    while (http_list_next(list, &pos, &t))
+        if (slice_eq_nocase(t, token))
             return 1;
-        i++;
-    }
     return 0;
 }

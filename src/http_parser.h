@@ -140,6 +140,11 @@ const char *http_status_reason(int status);
  * Upgrade, Proxy-Authenticate, Proxy-Authorization), else 0. */
 int http_header_is_hop_by_hop(struct slice name);
 
+/* Walks a comma-separated header list (Connection, Transfer-Encoding...):
+ * sets *elem to the next element with OWS trimmed (possibly empty) and
+ * returns 1, or returns 0 at the end. *pos starts at 0. */
+int http_list_next(struct slice list, size_t *pos, struct slice *elem);
+
 /* Returns 1 when the comma-separated token list `list` (a header value such
  * as Connection's) contains token, ASCII case-insensitively. */
 int http_list_has_token(struct slice list, struct slice token);

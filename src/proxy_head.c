@@ -130,20 +130,14 @@ struct conn_tokens {
     int overflow; /* more than CONN_TOKENS_MAX: scan the fields instead */
 };
 
-/* Adds the elements of one Connection value, split and trimmed the way
- * http_list_has_token() does; empty elements never match a name. */
+/* Adds the elements of one Connection value; empty elements never match
+ * a name. */
 static void conn_tokens_add(struct conn_tokens *ct, struct slice v)
 {
-    size_t i = 0;
+    size_t pos = 0;
+    struct slice t;
 
-    while (i < v.len) {
-        size_t start = i;
-        struct slice t;
-
-        while (i < v.len && v.ptr[i] != ',')
-            i++;
-        t = slice_trim((struct slice){ v.ptr + start, i - start });
-        i++;
+    while (http_list_next(v, &pos, &t)) {
         if (t.len == 0)
             continue;
         if (ct->n == CONN_TOKENS_MAX) {
