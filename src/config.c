@@ -178,14 +178,8 @@ static void parse_listen(struct config_loader *ld, const struct config_field *f,
     size_t i;
     json_t *item;
 
-    if (!json_is_array(v)) {
-        config_type_error(ld, v, "an array");
+    if (!config_want_array(ld, v, "address to listen on"))
         return;
-    }
-    if (json_array_size(v) == 0) {
-        config_error(ld, "expected at least one address to listen on");
-        return;
-    }
     c->listen = calloc(json_array_size(v), sizeof(*c->listen));
     if (!c->listen) {
         ld->oom = 1;

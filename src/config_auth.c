@@ -163,14 +163,8 @@ static void parse_identity_sources(struct config_loader *ld, const struct config
     size_t i;
     json_t *item;
 
-    if (!json_is_array(v)) {
-        config_type_error(ld, v, "an array");
+    if (!config_want_array(ld, v, "identity source"))
         return;
-    }
-    if (json_array_size(v) == 0) {
-        config_error(ld, "expected at least one identity source");
-        return;
-    }
     a->ids = calloc(json_array_size(v), sizeof(*a->ids));
     if (!a->ids) {
         ld->oom = 1;
@@ -326,14 +320,8 @@ static void parse_key_algorithms(struct config_loader *ld, const struct config_f
     size_t i;
     json_t *item;
 
-    if (!json_is_array(v)) {
-        config_type_error(ld, v, "an array");
+    if (!config_want_array(ld, v, "algorithm"))
         return;
-    }
-    if (json_array_size(v) == 0) {
-        config_error(ld, "expected at least one algorithm");
-        return;
-    }
     json_array_foreach(v, i, item)
     {
         size_t mark = config_path_index(ld, i);
@@ -504,14 +492,8 @@ static void parse_keys(struct config_loader *ld, const struct config_field *f, j
     size_t i;
     json_t *item;
 
-    if (!json_is_array(v)) {
-        config_type_error(ld, v, "an array");
+    if (!config_want_array(ld, v, "key"))
         return;
-    }
-    if (json_array_size(v) == 0) {
-        config_error(ld, "expected at least one key");
-        return;
-    }
     json_array_foreach(v, i, item)
     {
         size_t mark = config_path_index(ld, i);

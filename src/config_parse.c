@@ -552,3 +552,16 @@ void *config_object_array(struct config_loader *ld, json_t *v, size_t size, size
     *n = json_object_size(v);
     return arr;
 }
+
+size_t config_want_array(struct config_loader *ld, json_t *v, const char *what)
+{
+    if (!json_is_array(v)) {
+        config_type_error(ld, v, "an array");
+        return 0;
+    }
+    if (json_array_size(v) == 0) {
+        config_error(ld, "expected at least one %s", what);
+        return 0;
+    }
+    return json_array_size(v);
+}

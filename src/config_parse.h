@@ -226,6 +226,11 @@ config_parse_fn config_parse_redis;
  * not c itself. Safe on a partly parsed config. */
 void config_auth_free(struct config *c);
 
+/* Checks that v is an array with at least one element; reports "expected
+ * an array" or "expected at least one WHAT" otherwise. Returns the number
+ * of elements, 0 after reporting. */
+size_t config_want_array(struct config_loader *ld, json_t *v, const char *what);
+
 /* The members of object v become an array of zeroed structs of size
  * bytes each (functions, versions, aliases, authorizers...). Returns the
  * array (the config owns it) and sets *n to the member count; returns NULL
