@@ -156,8 +156,14 @@ void config_path_cut(struct config_loader *ld, size_t mark)
 /* Orders this load's errors by line, keeping the order of equal lines. */
 void config_errors_sort(struct config_errors *errs, size_t first)
 {
-    struct config_error *v = errs->v + first;
-    size_t n = errs->n - first;
+    struct config_error *v;
+    size_t n;
+
+    /* no errors at all: v is NULL, and NULL + 0 is undefined in C */
+    if (!errs->v || errs->n <= first)
+        return;
+    v = errs->v + first;
+    n = errs->n - first;
 
     /* Insertion sort: stable, and the list is nearly sorted already. */
     for (size_t i = 1; i < n; i++) {

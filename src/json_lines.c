@@ -99,7 +99,10 @@ static uint64_t node_hash(uint32_t parent, int is_key, const char *key, size_t l
 
 static uint64_t stored_hash(const struct json_lines *jl, const struct jl_node *nd)
 {
-    return node_hash(nd->parent, (int)nd->is_key, jl->keys + nd->key_off, nd->key_len);
+    /* a document without any key has no key storage: NULL + 0 is
+     * undefined in C, so index nodes hash no key bytes */
+    const char *key = jl->keys ? jl->keys + nd->key_off : "";
+    return node_hash(nd->parent, (int)nd->is_key, key, nd->key_len);
 }
 
 /* Returns the id of the child of parent named key (is_key) or at index
