@@ -72,8 +72,18 @@ static EVP_PKEY *jwk_rsa(const json_t *jwk, char *why, size_t cap)
 
     if (!e)
         goto out;
-    if (!(bn = BN_bin2bn(n, (int)nlen, NULL)) || !(be = BN_bin2bn(e, (int)elen, NULL)) ||
-        !(bld = OSSL_PARAM_BLD_new()) || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) ||
+    if (!(bn = BN_bin2bn(n, (int)nlen, NULL)) || !(be = BN_bin2bn(e, (int)elen, NULL))) {
+        fmt_buf(why, cap, "RSA key from n and e refused");
+        goto out;
+    }
+    /* Real keys use 65537. A huge exponent (a JWKS from a URL is not ours)
+     * would make every verification with the key slow; an even one or 1
+     * is no RSA key at all. */
+    if (BN_num_bits(be) > 32 || BN_num_bits(be) < 2 || !BN_is_odd(be)) {
+        fmt_buf(why, cap, "RSA exponent \"e\" must be odd, at least 3 and at most 32 bits");
+        goto out;
+    }
+    if (!(bld = OSSL_PARAM_BLD_new()) || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) ||
         !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) ||
         !(params = OSSL_PARAM_BLD_to_param(bld)) || !(pkey = pkey_fromdata("RSA", params)))
         fmt_buf(why, cap, "RSA key from n and e refused");

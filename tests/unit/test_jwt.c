@@ -665,6 +665,54 @@ static int test_vectors(void)
     return 0;
 }
 
+/* A JWK RSA exponent must be an odd number of 3 to 32 bits: a huge one
+ * (seed tests/fuzz/corpus/jwks/e_huge, a 512-bit e) makes verification
+ * slow, an even one is no RSA key. The same modulus with e = 65537 loads. */
+static void test_jwk_rsa_exponent(void)
+{
+    const char *srcdir = getenv("SLUICE_SRCDIR") ? getenv("SLUICE_SRCDIR") : SLUICE_SRCDIR;
+    char path[1024], doc[8192], err[256];
+    const char *es[] = { "AQAB", "AQAA", "Ag", "AQ" }; /* 65537, 65536, 2, 1 */
+    int want[] = { 0, -1, -1, -1 };
+    char *n0, *n1;
+    size_t len;
+    FILE *f;
+
+    fmt_buf(path, sizeof(path), "%s/tests/fuzz/corpus/jwks/e_huge", srcdir);
+    f = fopen(path, "rb");
+    CHECKF(f != NULL, "cannot open %s", path);
+    if (!f)
+        return;
+    len = fread(doc, 1, sizeof(doc) - 1, f);
+    fclose(f);
+    doc[len] = '\0';
+    {
+        struct jose_keyset *ks = jose_keyset_new();
+        CHECK_INT(jose_keyset_add_jwks(ks, doc, len, 0, NULL, err, sizeof(err)), -1);
+        CHECKF(strstr(err, "exponent") != NULL, "error: %s", err);
+        jose_keyset_unref(ks);
+    }
+    /* the same key with other exponents */
+    n0 = strstr(doc, "\"n\": \"");
+    CHECK(n0 != NULL);
+    if (!n0)
+        return;
+    n0 += 6;
+    n1 = strchr(n0, '"');
+    CHECK(n1 != NULL);
+    if (!n1)
+        return;
+    for (size_t i = 0; i < sizeof(es) / sizeof(es[0]); i++) {
+        char jwks[8192];
+        struct jose_keyset *ks = jose_keyset_new();
+        fmt_buf(jwks, sizeof(jwks), "{\"keys\":[{\"kty\":\"RSA\",\"n\":\"%.*s\",\"e\":\"%s\"}]}",
+                (int)(n1 - n0), n0, es[i]);
+        CHECKF(jose_keyset_add_jwks(ks, jwks, strlen(jwks), 0, NULL, err, sizeof(err)) == want[i],
+               "e=%s: %s", es[i], err);
+        jose_keyset_unref(ks);
+    }
+}
+
 int main(void)
 {
     int rc;
@@ -674,6 +722,7 @@ int main(void)
     test_scopes();
     test_keysets();
     test_verify_direct();
+    test_jwk_rsa_exponent();
     rc = test_vectors();
     if (rc == 77 && !unit_failures) {
         unit_done("test_jwt");
