@@ -524,27 +524,28 @@ class Sluice:
 # ------------------------------------------------------------------ upstream
 
 
-class Upstream:
-    """upstream.py running as a separate process on 127.0.0.1."""
+class ServerProcess:
+    """A helper server run as its own process (argv started with
+    sys.executable) that prints "READY PORT" on stdout once it listens.
+    Registered so every one is killed at exit; a context manager."""
 
-    def __init__(self, name="up", port=0, start_timeout=10.0):
+    def __init__(self, name, argv, workdir=None, start_timeout=10.0):
         self.name = name
-        self.dir = tempfile.mkdtemp(prefix="upstream-%s-" % name)
+        self.closed = False
+        self.dir = workdir or tempfile.mkdtemp(prefix="%s-" % name)
         self.stdout_path = os.path.join(self.dir, "stdout.log")
         self.stderr_path = os.path.join(self.dir, "stderr.log")
-        self.closed = False
         self._out = open(self.stdout_path, "wb")
         self._err = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, UPSTREAM_PY, "--port", str(port), "--name", name],
-            stdin=subprocess.DEVNULL, stdout=self._out, stderr=self._err)
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._out,
+                                     stderr=self._err)
         self.pid = self.proc.pid
         _register(self)
         deadline = time.monotonic() + start_timeout * SCALE
         self.port = None
         while self.port is None:
             if self.proc.poll() is not None:
-                raise AssertionError("upstream %s exited with %s: %s"
+                raise AssertionError("%s exited with %s: %s"
                                      % (name, self.proc.returncode, _tail(self.stderr_path)))
             m = re.search(r"READY (\d+)", _tail(self.stdout_path, 200))
             if m:
@@ -552,33 +553,8 @@ class Upstream:
                 break
             if time.monotonic() >= deadline:
                 self.kill()
-                raise AssertionError("upstream %s did not start: %s"
-                                     % (name, _tail(self.stderr_path)))
+                raise AssertionError("%s did not start: %s" % (name, _tail(self.stderr_path)))
             time.sleep(0.02)
-        self.url = "http://127.0.0.1:%d" % self.port
-
-    def _get(self, path):
-        c = httpclient.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            c.request("GET", path)
-            r = c.getresponse()
-            body = r.read()
-            if r.status != 200:
-                raise AssertionError("upstream %s %s -> %d" % (self.name, path, r.status))
-            return json.loads(body)
-        finally:
-            c.close()
-
-    def stats(self):
-        """{"connections", "requests", ...} straight from the upstream."""
-        return self._get("/_stats")
-
-    def requests(self):
-        return self.stats()["requests"]
-
-    def log(self):
-        """The last requests served: [[method, path, body_len], ...]."""
-        return self._get("/_log")
 
     def alive(self):
         return self.proc.poll() is None
@@ -616,6 +592,40 @@ class Upstream:
     def __exit__(self, exc_type, exc, tb):
         self.close()
         return False
+
+
+class Upstream(ServerProcess):
+    """upstream.py running as a separate process on 127.0.0.1."""
+
+    def __init__(self, name="up", port=0, start_timeout=10.0):
+        super().__init__("upstream-%s" % name,
+                         [sys.executable, UPSTREAM_PY, "--port", str(port), "--name", name],
+                         start_timeout=start_timeout)
+        self.name = name
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def _get(self, path):
+        c = httpclient.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            c.request("GET", path)
+            r = c.getresponse()
+            body = r.read()
+            if r.status != 200:
+                raise AssertionError("upstream %s %s -> %d" % (self.name, path, r.status))
+            return json.loads(body)
+        finally:
+            c.close()
+
+    def stats(self):
+        """{"connections", "requests", ...} straight from the upstream."""
+        return self._get("/_stats")
+
+    def requests(self):
+        return self.stats()["requests"]
+
+    def log(self):
+        """The last requests served: [[method, path, body_len], ...]."""
+        return self._get("/_log")
 
 
 # ------------------------------------------------------------------ HTTP clients

@@ -176,44 +176,19 @@ def rsa_key_entry():
 # ------------------------------------------------------------------ JWKS server
 
 
-class JwksServer:
+class JwksServer(h.ServerProcess):
     """jwks_server.py as its own process, serving a JWKS document from a
     file that set_doc() rewrites; tls=(cert, key, ca) for https."""
 
     def __init__(self, doc, name="jwks", tls=None, start_timeout=10.0):
-        self.name = name
-        self.closed = False
         self.tls = tls
-        self.dir = tempfile.mkdtemp(prefix="jwks-%s-" % name)
-        self.file = os.path.join(self.dir, "jwks.json")
+        workdir = tempfile.mkdtemp(prefix="jwks-%s-" % name)
+        self.file = os.path.join(workdir, "jwks.json")
         self.set_doc(doc)
-        self.stdout_path = os.path.join(self.dir, "stdout.log")
-        self._out = open(self.stdout_path, "wb")
-        self._err = open(os.path.join(self.dir, "stderr.log"), "wb")
         args = [sys.executable, JWKS_PY, "--port", "0", "--file", self.file]
         if tls:
             args += ["--cert", tls[0], "--key", tls[1]]
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._out,
-                                     stderr=self._err)
-        self.pid = self.proc.pid
-        h._register(self)
-        self.port = None
-        deadline = time.monotonic() + start_timeout * h.SCALE
-        while self.port is None:
-            if self.proc.poll() is not None:
-                raise AssertionError("jwks server exited with %s" % self.proc.returncode)
-            try:
-                with open(self.stdout_path) as f:
-                    m = re.search(r"READY (\d+)", f.read())
-            except OSError:
-                m = None
-            if m:
-                self.port = int(m.group(1))
-                break
-            if time.monotonic() >= deadline:
-                self.kill()
-                raise AssertionError("jwks server did not start")
-            time.sleep(0.02)
+        super().__init__("jwks-%s" % name, args, workdir, start_timeout)
         scheme = "https" if tls else "http"
         self.url = "%s://127.0.0.1:%d/jwks.json" % (scheme, self.port)
 
@@ -243,27 +218,6 @@ class JwksServer:
     def last_fetch(self):
         t = self.counts()["times"]
         return t[-1] if t else None
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                pass
-
-    def close(self, check=True):
-        if self.closed:
-            return
-        self.closed = True
-        self.kill()
-        for fh in (self._out, self._err):
-            fh.close()
-        if not h.KEEP_TMP:
-            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def jwks_doc(*jwks):
