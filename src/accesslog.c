@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "alias.h"
 #include "authz_cache.h"
 #include "log.h"
 #include "request.h"
@@ -116,6 +117,11 @@ size_t accesslog_format(const struct request *req, char *buf, size_t cap)
     lb_key(&b, "version");
     lb_json(&b, req->version ? req->version->name : NULL,
             req->version ? strlen(req->version->name) : 0, 32);
+    if (req->version) {
+        const char *pick = alias_reason_name((enum pick_reason)req->pick);
+        lb_key(&b, "pick");
+        lb_json(&b, pick, strlen(pick), 16);
+    }
     lb_key(&b, "auth_cache");
     lb_json(&b, req->auth_cache, req->auth_cache ? strlen(req->auth_cache) : 0, 16);
     if (req->auth_source) {

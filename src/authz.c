@@ -18,6 +18,7 @@
 #include "pipeline.h"
 #include "redis.h"
 #include "request.h"
+#include "selector.h"
 #include "util.h"
 #include "worker.h"
 
@@ -154,67 +155,6 @@ void authz_worker_flush(struct authz_worker *aw, unsigned authorizer_id)
 
 static struct authz_worker *req_aw(const struct request *req);
 
-/* Finds the value of query parameter name in the raw query string. */
-static struct slice query_param(struct slice q, const char *name)
-{
-    size_t nlen = strlen(name), i = 0;
-
-    while (q.ptr && i < q.len) {
-        size_t end = i;
-        while (end < q.len && q.ptr[end] != '&')
-            end++;
-        if (end - i > nlen && memcmp(q.ptr + i, name, nlen) == 0 && q.ptr[i + nlen] == '=')
-            return (struct slice){ q.ptr + i + nlen + 1, end - i - nlen - 1 };
-        i = end + 1;
-    }
-    return SLICE_NULL;
-}
-
-static struct slice cookie_value(const struct http_request_head *h, const char *name)
-{
-    size_t nlen = strlen(name);
-
-    for (size_t i = 0; i < h->nheaders; i++) {
-        struct slice v = h->headers[i].value;
-        size_t j = 0;
-        if (!slice_eq_cstr_nocase(h->headers[i].name, "cookie"))
-            continue;
-        while (j < v.len) {
-            size_t end = j;
-            struct slice pair;
-            while (end < v.len && v.ptr[end] != ';')
-                end++;
-            pair = slice_trim((struct slice){ v.ptr + j, end - j });
-            if (pair.len > nlen && memcmp(pair.ptr, name, nlen) == 0 && pair.ptr[nlen] == '=')
-                return (struct slice){ pair.ptr + nlen + 1, pair.len - nlen - 1 };
-            j = end + 1;
-        }
-    }
-    return SLICE_NULL;
-}
-
-static struct slice header_value(const struct http_request_head *h, const char *name)
-{
-    for (size_t i = 0; i < h->nheaders; i++)
-        if (slice_eq_cstr_nocase(h->headers[i].name, name))
-            return h->headers[i].value;
-    return SLICE_NULL;
-}
-
-/* The value one identity source gives for this request (empty: absent). */
-static struct slice identity_value(const struct request *req, const struct identity_source *id)
-{
-    switch (id->kind) {
-    case IDENTITY_HEADER:
-        return header_value(&req->head, id->name);
-    case IDENTITY_QUERY:
-        return query_param(req->head.query, id->name);
-    case IDENTITY_COOKIE:
-        return cookie_value(&req->head, id->name);
-    }
-    return SLICE_NULL;
-}
-
 /* A bearer token from a header value: "Bearer TOKEN" (scheme in any case)
  * or, from a header that is not Authorization, the bare token. */
 static struct slice bearer_token(struct slice v, int is_authorization)
@@ -228,10 +168,12 @@ static struct slice bearer_token(struct slice v, int is_authorization)
 static struct slice jwt_token(const struct request *req, const struct authorizer *az)
 {
     for (size_t i = 0; i < az->nids; i++) {
-        struct slice v = identity_value(req, &az->ids[i]);
-        if (v.len == 0)
+        char buf[SELECTOR_VALUE_BUF];
+        struct slice v;
+        /* an empty value is no token either: try the next source */
+        if (!selector_value(&az->ids[i], req, buf, &v) || v.len == 0)
             continue;
-        if (az->ids[i].kind == IDENTITY_HEADER)
+        if (az->ids[i].kind == SELECTOR_HEADER)
             v = bearer_token(v, strcmp(az->ids[i].name, "authorization") == 0);
         return v;
     }

@@ -18,6 +18,7 @@
 #include "alias.h"
 #include "config_parse.h"
 #include "router.h"
+#include "selector.h"
 #include "util.h"
 
 #define CONFIG_MAX_FILE_BYTES (16u << 20)
@@ -29,7 +30,8 @@
 
 static config_parse_fn parse_listen, parse_listen_address, parse_functions, parse_versions,
     parse_handler, parse_http_url, parse_aliases, parse_alias_version, parse_alias_weights,
-    parse_routes, parse_route_spec, parse_route_target, parse_route_authorizer, parse_route_scopes;
+    parse_alias_sticky_by, parse_alias_pins, parse_pin_version, parse_pin_when, parse_routes,
+    parse_route_spec, parse_route_target, parse_route_authorizer, parse_route_scopes;
 static const char *check_log_access(const char *s);
 static const char *check_log_error(const char *s);
 
@@ -96,6 +98,21 @@ static const struct config_field version_fields[] = {
 static const struct config_field alias_fields[] = {
     F_CUSTOM("version", FIELD_REQUIRED, parse_alias_version),
     F_CUSTOM("weights", 0, parse_alias_weights), /* after version: the primary is no extra */
+    F_CUSTOM("sticky_by", 0, parse_alias_sticky_by),
+    F_CUSTOM("pins", 0, parse_alias_pins),
+    F_END,
+};
+
+/* One entry of an alias's "pins" while it is read: the pin, and the
+ * function whose versions it may name. */
+struct pin_parse {
+    struct alias_pin *pin;
+    const struct function *fn;
+};
+
+static const struct config_field pin_fields[] = {
+    F_CUSTOM("when", FIELD_REQUIRED, parse_pin_when),
+    F_CUSTOM("version", FIELD_REQUIRED, parse_pin_version),
     F_END,
 };
 
@@ -352,6 +369,186 @@ static void parse_alias_weights(struct config_loader *ld, const struct config_fi
     }
     if (sum > 1 + WEIGHT_EPSILON)
         config_error(ld, "weights sum to %g, more than 1", sum);
+}
+
+/* A selector as a config value or key (s); reports at the current path.
+ * Returns 0 with sel filled, or -1. */
+static int parse_selector(struct config_loader *ld, const char *s, struct selector *sel)
+{
+    char why[256], b[CONFIG_SHOW_BUF];
+    enum selector_kind kind;
+    struct slice name;
+
+    if (selector_parse(s, SELECTOR_ALL_KINDS, &kind, &name, why, sizeof(why)) < 0) {
+        config_error(ld, "invalid selector %s: %s", config_show(b, s), why);
+        return -1;
+    }
+    if (selector_init(sel, kind, name) < 0) {
+        ld->oom = 1;
+        return -1;
+    }
+    return 0;
+}
+
+static void parse_alias_sticky_by(struct config_loader *ld, const struct config_field *f, json_t *v,
+                                  void *obj)
+{
+    struct alias *a = obj;
+    const char *s = config_want_string(ld, v);
+
+    if (s && parse_selector(ld, s, &a->sticky_by) == 0)
+        a->sticky = 1;
+}
+
+static void parse_pin_version(struct config_loader *ld, const struct config_field *f, json_t *v,
+                              void *obj)
+{
+    struct pin_parse *pp = obj;
+    const char *s = config_want_string(ld, v);
+    char b1[CONFIG_SHOW_BUF], b2[CONFIG_SHOW_BUF];
+
+    if (!s)
+        return;
+    /* any version, $LATEST too: a pin is routing, not a weight */
+    pp->pin->version = function_version(pp->fn, s);
+    if (!pp->pin->version)
+        config_error(ld, "function %s has no version %s", config_show(b1, pp->fn->name),
+                     config_show(b2, s));
+}
+
+/* One value of a condition (the path is at it). */
+static void parse_pin_value(struct config_loader *ld, struct pin_cond *c, json_t *v)
+{
+    struct pin_value *pv = &c->values[c->nvalues];
+    const char *s = config_want_string(ld, v);
+    char why[256], b[CONFIG_SHOW_BUF];
+
+    if (!s)
+        return;
+    if (c->sel.kind == SELECTOR_IP && selector_range_parse(s, &pv->range, why, sizeof(why)) < 0) {
+        config_error(ld, "invalid address or range %s: %s", config_show(b, s), why);
+        return;
+    }
+    if ((pv->text = config_strdup(ld, s)) != NULL) {
+        pv->len = strlen(s);
+        c->nvalues++;
+    }
+}
+
+/* A condition's value: one string, or an array of them. */
+static void parse_pin_values(struct config_loader *ld, struct pin_cond *c, json_t *v)
+{
+    size_t n = 1, i;
+    json_t *item;
+
+    if (json_is_array(v)) {
+        n = json_array_size(v);
+        if (n == 0 || n > ALIAS_MAX_PIN_VALUES) {
+            config_error(ld, "expected 1 to %d values, not %zu", ALIAS_MAX_PIN_VALUES, n);
+            return;
+        }
+    } else if (!json_is_string(v)) {
+        config_type_error(ld, v, "a string or an array of strings");
+        return;
+    }
+    c->values = calloc(n, sizeof(*c->values));
+    if (!c->values) {
+        ld->oom = 1;
+        return;
+    }
+    if (!json_is_array(v)) {
+        parse_pin_value(ld, c, v);
+        return;
+    }
+    json_array_foreach(v, i, item)
+    {
+        size_t mark = config_path_index(ld, i);
+        parse_pin_value(ld, c, item);
+        config_path_cut(ld, mark);
+    }
+}
+
+static void parse_pin_when(struct config_loader *ld, const struct config_field *f, json_t *v,
+                           void *obj)
+{
+    struct alias_pin *p = ((struct pin_parse *)obj)->pin;
+    const char *key;
+    json_t *cv;
+    size_t n;
+
+    if (!json_is_object(v)) {
+        config_type_error(ld, v, "an object");
+        return;
+    }
+    n = json_object_size(v);
+    if (n == 0 || n > ALIAS_MAX_PIN_CONDS) {
+        config_error(ld,
+                     "expected 1 to %d conditions, as in {\"$request.header.x-canary\": \"yes\"}, "
+                     "not %zu",
+                     ALIAS_MAX_PIN_CONDS, n);
+        return;
+    }
+    p->conds = calloc(n, sizeof(*p->conds));
+    if (!p->conds) {
+        ld->oom = 1;
+        return;
+    }
+    json_object_foreach(v, key, cv)
+    {
+        size_t mark = config_path_key(ld, key);
+        struct pin_cond *c = &p->conds[p->nconds];
+        char b[CONFIG_SHOW_BUF];
+
+        if (parse_selector(ld, key, &c->sel) == 0) {
+            p->nconds++;
+            /* "X-Tenant" and "x-tenant" are one header */
+            for (size_t k = 0; k + 1 < p->nconds; k++)
+                if (selector_same(&p->conds[k].sel, &c->sel)) {
+                    config_error(ld, "selector %s is already in this pin", config_show(b, key));
+                    break;
+                }
+            parse_pin_values(ld, c, cv);
+        }
+        config_path_cut(ld, mark);
+        if (ld->oom)
+            return;
+    }
+}
+
+static void parse_alias_pins(struct config_loader *ld, const struct config_field *f, json_t *v,
+                             void *obj)
+{
+    struct alias *a = obj;
+    size_t i, n;
+    json_t *item;
+
+    if (!json_is_array(v)) {
+        config_type_error(ld, v, "an array");
+        return;
+    }
+    n = json_array_size(v);
+    /* every request on the alias may check every pin */
+    if (n > ALIAS_MAX_PINS) {
+        config_error(ld, "at most %d pins, not %zu", ALIAS_MAX_PINS, n);
+        return;
+    }
+    if (n == 0)
+        return;
+    a->pins = calloc(n, sizeof(*a->pins));
+    if (!a->pins) {
+        ld->oom = 1;
+        return;
+    }
+    a->npins = n;
+    json_array_foreach(v, i, item)
+    {
+        size_t mark = config_path_index(ld, i);
+        struct pin_parse pp = { &a->pins[i], a->fn };
+        config_parse_fields(ld, item, pin_fields, &pp);
+        config_path_cut(ld, mark);
+        if (ld->oom)
+            return;
+    }
 }
 
 static void parse_aliases(struct config_loader *ld, const struct config_field *f, json_t *v,
@@ -635,6 +832,26 @@ static void parse_routes(struct config_loader *ld, const struct config_field *f,
 
 /* ------------------------------------------------------------- lifetime */
 
+/* An alias's parts; not the alias itself (it sits in fn->aliases). */
+static void alias_free(struct alias *a)
+{
+    for (size_t i = 0; i < a->npins; i++) {
+        struct alias_pin *p = &a->pins[i];
+        for (size_t j = 0; j < p->nconds; j++) {
+            selector_clear(&p->conds[j].sel);
+            for (size_t k = 0; k < p->conds[j].nvalues; k++)
+                free(p->conds[j].values[k].text);
+            free(p->conds[j].values);
+        }
+        free(p->conds);
+    }
+    free(a->pins);
+    selector_clear(&a->sticky_by);
+    free(a->name);
+    free(a->weights);
+    alias_table_free(a);
+}
+
 static void function_free(struct function *fn)
 {
     for (size_t i = 0; i < fn->nversions; i++) {
@@ -645,11 +862,8 @@ static void function_free(struct function *fn)
         free(v->http.authority);
         free(v->http.base_path);
     }
-    for (size_t i = 0; i < fn->naliases; i++) {
-        free(fn->aliases[i].name);
-        free(fn->aliases[i].weights);
-        alias_table_free(&fn->aliases[i]);
-    }
+    for (size_t i = 0; i < fn->naliases; i++)
+        alias_free(&fn->aliases[i]);
     free(fn->name);
     free(fn->versions);
     free(fn->aliases);

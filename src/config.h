@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include "selector.h"
+
 struct router;
 struct function;
 struct jose_keyset;
@@ -33,6 +35,7 @@ enum log_level { LOG_LEVEL_ERROR = 0, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_
 #define CONFIG_DEFAULT_SHUTDOWN_TIMEOUT_MS 10000u
 #define CONFIG_DEFAULT_TIMEOUT_MS 30000u
 #define CONFIG_DEFAULT_MEMORY_MB 128u
+#define CONFIG_MAX_AUTHORIZERS 256
 
 /* Where an http handler sends requests. The address is resolved when the
  * config is loaded, so a name that does not resolve is a config error. */
@@ -62,17 +65,50 @@ struct alias_weight {
     double weight;
 };
 
-/* A named pointer to a primary version with optional weighted extras.
- * pick_* is the precomputed table alias_pick() walks (see alias.h). */
+/* Limits on an alias's pins: each costs a little on every request. */
+#define ALIAS_MAX_PINS 64
+#define ALIAS_MAX_PIN_CONDS 8
+#define ALIAS_MAX_PIN_VALUES 64
+
+/* One value a pin condition accepts. For $request.ip it is also read as
+ * an address range ("10.0.0.0/8"; one address is a full prefix). */
+struct pin_value {
+    char *text;
+    size_t len;
+    struct selector_range range; /* the selector is $request.ip */
+};
+
+/* One entry of a pin's "when": the selector's value is one of values[]. */
+struct pin_cond {
+    struct selector sel;
+    size_t nvalues;
+    struct pin_value *values;
+};
+
+/* A pin: when every condition holds, the request goes to version. */
+struct alias_pin {
+    const struct fn_version *version;
+    size_t nconds;
+    struct pin_cond *conds;
+};
+
+/* A named pointer to a primary version with optional weighted extras,
+ * pins and stickiness. pick_* is the precomputed table alias_pick() walks
+ * and sticky_seed the start of the sticky hash (see alias.h). */
 struct alias {
     char *name;
     const struct function *fn;
     const struct fn_version *primary;
     size_t nweights;
     struct alias_weight *weights; /* extra versions, config order */
+    size_t npins;
+    struct alias_pin *pins;    /* checked first, in config order */
+    int sticky;                /* sticky_by is set */
+    struct selector sticky_by; /* when sticky */
     size_t npick;
     const struct fn_version **pick_version; /* npick entries; last is the primary */
     uint64_t *pick_upto; /* cumulative thresholds in [0, 2^64): pick i when r < pick_upto[i] */
+    uint64_t sticky_seed; /* hash state after the function and alias names */
 };
 
 struct function {
@@ -88,15 +124,6 @@ enum authorizer_type {
     AUTHORIZER_JWT = 0,
 };
 
-/* Where an authorizer finds the caller's identity:
- * "$request.header.NAME", "$request.querystring.NAME", "$request.cookie.NAME". */
-enum identity_kind { IDENTITY_HEADER = 0, IDENTITY_QUERY, IDENTITY_COOKIE };
-
-struct identity_source {
-    enum identity_kind kind;
-    char *name; /* header names lower-cased; query and cookie names as written */
-};
-
 struct claim_header {
     char *claim;  /* claim name in the token */
     char *header; /* request header sent upstream, lower-case */
@@ -106,7 +133,9 @@ struct authorizer {
     char *name;
     uint32_t id; /* index in config.authorizers; tags cache entries */
     enum authorizer_type type;
-    struct identity_source *ids; /* at least one */
+    /* Where it finds the caller's identity, at least one: selectors of the
+     * request kinds only (SELECTOR_HEADER, SELECTOR_QUERY, SELECTOR_COOKIE). */
+    struct selector *ids;
     size_t nids;
     uint32_t cache_ttl_s;        /* 0 = no caching; at most 3600 */
     struct claim_header *claims_to_headers;

@@ -10,6 +10,7 @@
 
 #include "addr.h"
 #include "jose.h"
+#include "selector.h"
 #include "util.h"
 
 #define CONFIG_MAX_SECRET_FILE_BYTES (64u << 10)
@@ -134,28 +135,8 @@ static void lower_ascii(char *s)
 
 /* ----------------------------------------------------------- authorizers */
 
-/* Where an identity source may look, by its prefix. */
-static const struct identity_form {
-    const char *prefix;
-    enum identity_kind kind;
-} identity_forms[] = {
-    { "$request.header.", IDENTITY_HEADER },
-    { "$request.querystring.", IDENTITY_QUERY },
-    { "$request.cookie.", IDENTITY_COOKIE },
-};
-
-/* A query parameter name as a client may send it, unescaped: printable,
- * without the characters that would end it. */
-static int query_name_ok(const char *s)
-{
-    for (size_t i = 0; s[i]; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c <= 0x20 || c >= 0x7f || c == '&' || c == '=' || c == '#' || c == '+' || c == '%')
-            return 0;
-    }
-    return s[0] != '\0';
-}
-
+/* An identity source is a selector of one of the request kinds; the
+ * selector module checks its name. */
 static void parse_identity_sources(struct config_loader *ld, const struct config_field *f,
                                    json_t *v, void *obj)
 {
@@ -173,29 +154,24 @@ static void parse_identity_sources(struct config_loader *ld, const struct config
     json_array_foreach(v, i, item)
     {
         size_t mark = config_path_index(ld, i);
-        const char *s = config_want_string(ld, item), *name = NULL;
-        const struct identity_form *form = NULL;
-        struct identity_source *id = &a->ids[a->nids];
-        char b[CONFIG_SHOW_BUF];
-        int ok;
+        const char *s = config_want_string(ld, item);
+        struct selector *id = &a->ids[a->nids];
+        enum selector_kind kind;
+        struct slice name;
+        char b[CONFIG_SHOW_BUF], why[256];
+        int ok =
+            s && selector_parse(s, SELECTOR_REQUEST_KINDS, &kind, &name, why, sizeof(why)) == 0;
 
-        for (size_t k = 0; s && k < sizeof(identity_forms) / sizeof(identity_forms[0]); k++)
-            if (strncmp(s, identity_forms[k].prefix, strlen(identity_forms[k].prefix)) == 0) {
-                form = &identity_forms[k];
-                name = s + strlen(form->prefix);
-            }
-        ok = form && (form->kind == IDENTITY_QUERY ? query_name_ok(name) : token_ok(name));
         if (s && !ok)
             config_error(ld,
                          "invalid identity source %s: expected \"$request.header.NAME\", "
                          "\"$request.querystring.NAME\" or \"$request.cookie.NAME\"",
                          config_show(b, s));
-        if (ok && (id->name = config_strdup(ld, name)) != NULL) {
-            id->kind = form->kind;
-            if (id->kind == IDENTITY_HEADER)
-                lower_ascii(id->name);
+        if (ok && selector_init(id, kind, name) < 0)
+            ld->oom = 1;
+        else if (ok) {
             for (size_t k = 0; k < a->nids; k++)
-                if (a->ids[k].kind == id->kind && strcmp(a->ids[k].name, id->name) == 0) {
+                if (selector_same(&a->ids[k], id)) {
                     config_error(ld, "identity source %s is listed twice", config_show(b, s));
                     break;
                 }
@@ -603,7 +579,7 @@ static void collect_claim_headers(struct config_loader *ld, struct config *c)
 
             for (k = 0; k < c->nauthorizers && !user; k++)
                 for (size_t m = 0; m < c->authorizers[k].nids && !user; m++)
-                    if (c->authorizers[k].ids[m].kind == IDENTITY_HEADER &&
+                    if (c->authorizers[k].ids[m].kind == SELECTOR_HEADER &&
                         strcmp(c->authorizers[k].ids[m].name, ch->header) == 0)
                         user = &c->authorizers[k];
             if (user) {
@@ -637,6 +613,11 @@ void config_parse_authorizers(struct config_loader *ld, const struct config_fiel
     json_t *av;
     size_t i = 0;
 
+    /* ids index the workers' cache-flush bitmap (worker.h) */
+    if (json_is_object(v) && json_object_size(v) > CONFIG_MAX_AUTHORIZERS) {
+        config_error(ld, "at most %d authorizers", CONFIG_MAX_AUTHORIZERS);
+        return;
+    }
     c->authorizers = config_object_array(ld, v, sizeof(*c->authorizers), &c->nauthorizers);
     if (!c->authorizers)
         return;
@@ -734,7 +715,7 @@ static void authorizer_free(struct authorizer *a)
 {
     free(a->name);
     for (size_t i = 0; i < a->nids; i++)
-        free(a->ids[i].name);
+        selector_clear(&a->ids[i]);
     free(a->ids);
     for (size_t i = 0; i < a->nclaims_to_headers; i++) {
         free(a->claims_to_headers[i].claim);

@@ -116,9 +116,12 @@ static int stage_route(struct request *req)
 static int stage_pick(struct request *req)
 {
     const struct route *rt = req->route;
+    enum pick_reason why = PICK_FIXED;
 
     req->alias = rt->alias;
-    req->version = rt->version ? rt->version : alias_pick(rt->alias, worker_random(req->worker));
+    req->version =
+        rt->version ? rt->version : alias_choose(rt->alias, req, worker_random(req->worker), &why);
+    req->pick = (uint8_t)why;
     req->timeout_ms = rt->timeout_ms ? rt->timeout_ms : req->version->timeout_ms;
     return 0;
 }

@@ -40,6 +40,7 @@ struct request {
     const struct alias *alias;
     const struct fn_version *version;
     uint32_t timeout_ms;
+    uint8_t pick; /* enum pick_reason (alias.h): why this version, once set */
 
     /* authorize stage (authz.c) */
     struct authz_result *auth;  /* the verified identity, NULL without authorizer */

@@ -91,8 +91,8 @@ static const struct err_case err_cases[] = {
     { "unknown key in a handler",
       DOC_HANDLER("{\"type\": \"http\", \"url\": \"http://127.0.0.1:1\", \"file\": \"x\"}"),
       "functions.f.versions.1.handler.file", 4, "unknown key \"file\"", 1 },
-    { "unknown key in an alias", DOC_ALIASES("{\"live\": {\"version\": \"1\", \"pins\": []}}"),
-      "functions.f.aliases.live.pins", 6, "unknown key \"pins\"", 1 },
+    { "unknown key in an alias", DOC_ALIASES("{\"live\": {\"version\": \"1\", \"sticky\": []}}"),
+      "functions.f.aliases.live.sticky", 6, "unknown key \"sticky\"", 1 },
     { "unknown key with a dot", DOC("  \"log.level\": \"info\",\n"), "[\"log.level\"]", 4,
       "unknown key \"log.level\"", 1 },
     { "tls listener", DOC_LISTEN("[{\"address\": \"127.0.0.1:8443\", \"tls\": {}}]"),
@@ -236,6 +236,99 @@ static const struct err_case err_cases[] = {
     { "primary in weights",
       DOC_ALIASES("{\"live\": {\"version\": \"1\", \"weights\": {\"1\": 0.1, \"2\": 0.1}}}"),
       "functions.f.aliases.live.weights.1", 6, "primary version", 1 },
+
+    /* pins and sticky_by */
+    { "pins as an object", DOC_ALIASES("{\"live\": {\"version\": \"1\", \"pins\": {}}}"),
+      "functions.f.aliases.live.pins", 6, "expected an array, not an object", 1 },
+    { "pin as a string", DOC_ALIASES("{\"live\": {\"version\": \"1\", \"pins\": [\"2\"]}}"),
+      "functions.f.aliases.live.pins[0]", 6, "expected an object, not a string", 1 },
+    { "pin to an unknown version",
+      DOC_ALIASES("{\"live\": {\"version\": \"1\", \"pins\": [\n"
+                  "      {\"when\": {\"$request.header.x-canary\": \"yes\"}, \"version\": \"2\"},\n"
+                  "      {\"when\": {\"$claim.tenant\": \"acme\"}, \"version\": \"9\"}]}}"),
+      "functions.f.aliases.live.pins[1].version", 8, "function \"f\" has no version \"9\"", 1 },
+    { "pin without a version",
+      DOC_ALIASES("{\"live\": {\"version\": \"1\", \"pins\": [{\"when\": {\"$principal\": \"u\"}}]}}"),
+      "functions.f.aliases.live.pins[0].version", 6, "missing required key \"version\"", 1 },
+    { "pin without when",
+      DOC_ALIASES("{\"live\": {\"version\": \"1\", \"pins\": [{\"version\": \"2\"}]}}"),
+      "functions.f.aliases.live.pins[0].when", 6, "missing required key \"when\"", 1 },
+    { "pin with an empty when",
+      DOC_ALIASES("{\"live\": {\"version\": \"1\", \"pins\": [{\"when\": {}, \"version\": \"2\"}]}}"),
+      "functions.f.aliases.live.pins[0].when", 6, "expected 1 to 8 conditions", 1 },
+    { "pin with when as an array",
+      DOC_ALIASES("{\"live\": {\"version\": \"1\", \"pins\": [{\"when\": [], \"version\": \"2\"}]}}"),
+      "functions.f.aliases.live.pins[0].when", 6, "expected an object, not an array", 1 },
+    { "unknown key in a pin",
+      DOC_ALIASES("{\"live\": {\"version\": \"1\", \"pins\": [{\"when\": {\"$principal\": \"u\"}, "
+                  "\"version\": \"2\", \"weight\": 1}]}}"),
+      "functions.f.aliases.live.pins[0].weight", 6, "unknown key \"weight\"", 1 },
+    { "pin with a bad selector",
+      DOC_ALIASES("{\"live\": {\"version\": \"1\", \"pins\": [{\"when\": {\"$request.body.x\": \"y\"}, "
+                  "\"version\": \"2\"}]}}"),
+      "functions.f.aliases.live.pins[0].when[\"$request.body.x\"]", 6,
+      "invalid selector \"$request.body.x\": expected $request.header.NAME, "
+      "$request.querystring.NAME, $request.cookie.NAME, $request.ip, $claim.NAME or $principal", 1 },
+    { "pin on $request.ip with a name",
+      DOC_ALIASES("{\"live\": {\"version\": \"1\", \"pins\": [{\"when\": {\"$request.ip.v4\": \"y\"}, "
+                  "\"version\": \"2\"}]}}"),
+      "functions.f.aliases.live.pins[0].when[\"$request.ip.v4\"]", 6,
+      "invalid selector \"$request.ip.v4\": expected", 1 },
+    { "pin on a bad header name",
+      DOC_ALIASES("{\"live\": {\"version\": \"1\", \"pins\": [{\"when\": {\"$request.header.x y\": \"1\"}, "
+                  "\"version\": \"2\"}]}}"),
+      "functions.f.aliases.live.pins[0].when[\"$request.header.x y\"]", 6,
+      "invalid selector \"$request.header.x y\": a header name is letters, digits", 1 },
+    { "pin on an empty claim name",
+      DOC_ALIASES("{\"live\": {\"version\": \"1\", \"pins\": [{\"when\": {\"$claim.\": \"1\"}, "
+                  "\"version\": \"2\"}]}}"),
+      "functions.f.aliases.live.pins[0].when[\"$claim.\"]", 6,
+      "invalid selector \"$claim.\": a claim name is 1 to 256 printable characters", 1 },
+    { "pin value as a number",
+      DOC_ALIASES("{\"live\": {\"version\": \"1\", \"pins\": [{\"when\": {\"$request.header.x\": 1}, "
+                  "\"version\": \"2\"}]}}"),
+      "functions.f.aliases.live.pins[0].when[\"$request.header.x\"]", 6,
+      "expected a string or an array of strings, not an integer", 1 },
+    { "pin value in a list as a boolean",
+      DOC_ALIASES("{\"live\": {\"version\": \"1\", \"pins\": [{\"when\": {\"$request.header.x\": "
+                  "[\"a\", true]}, \"version\": \"2\"}]}}"),
+      "functions.f.aliases.live.pins[0].when[\"$request.header.x\"][1]", 6,
+      "expected a string, not a boolean", 1 },
+    { "pin with an empty list",
+      DOC_ALIASES("{\"live\": {\"version\": \"1\", \"pins\": [{\"when\": {\"$request.header.x\": []}, "
+                  "\"version\": \"2\"}]}}"),
+      "functions.f.aliases.live.pins[0].when[\"$request.header.x\"]", 6,
+      "expected 1 to 64 values, not 0", 1 },
+    { "pin selector twice",
+      DOC_ALIASES("{\"live\": {\"version\": \"1\", \"pins\": [{\"when\": {\"$request.header.X-T\": \"a\", "
+                  "\"$request.header.x-t\": \"b\"}, \"version\": \"2\"}]}}"),
+      "functions.f.aliases.live.pins[0].when[\"$request.header.x-t\"]", 6,
+      "selector \"$request.header.x-t\" is already in this pin", 1 },
+    { "pin on a bad prefix length",
+      DOC_ALIASES("{\"live\": {\"version\": \"1\", \"pins\": [{\"when\": {\"$request.ip\": "
+                  "[\"::1/128\", \"10.0.0.0/33\"]}, \"version\": \"2\"}]}}"),
+      "functions.f.aliases.live.pins[0].when[\"$request.ip\"][1]", 6,
+      "invalid address or range \"10.0.0.0/33\": the prefix length after '/' must be 0 to 32", 1 },
+    { "pin on a range with host bits",
+      DOC_ALIASES("{\"live\": {\"version\": \"1\", \"pins\": [{\"when\": {\"$request.ip\": "
+                  "\"10.1.0.0/8\"}, \"version\": \"2\"}]}}"),
+      "functions.f.aliases.live.pins[0].when[\"$request.ip\"]", 6,
+      "bits set past its /8 prefix", 1 },
+    { "pin on something not an address",
+      DOC_ALIASES("{\"live\": {\"version\": \"1\", \"pins\": [{\"when\": {\"$request.ip\": "
+                  "\"localhost\"}, \"version\": \"2\"}]}}"),
+      "functions.f.aliases.live.pins[0].when[\"$request.ip\"]", 6,
+      "invalid address or range \"localhost\": expected an address or a range", 1 },
+    { "sticky_by as a number", DOC_ALIASES("{\"live\": {\"version\": \"1\", \"sticky_by\": 5}}"),
+      "functions.f.aliases.live.sticky_by", 6, "expected a string, not an integer", 1 },
+    { "sticky_by a bad selector",
+      DOC_ALIASES("{\"live\": {\"version\": \"1\", \"sticky_by\": \"sub\"}}"),
+      "functions.f.aliases.live.sticky_by", 6,
+      "invalid selector \"sub\": expected $request.header.NAME", 1 },
+    { "sticky_by a bad query name",
+      DOC_ALIASES("{\"live\": {\"version\": \"1\", \"sticky_by\": \"$request.querystring.a&b\"}}"),
+      "functions.f.aliases.live.sticky_by", 6,
+      "invalid selector \"$request.querystring.a&b\": a query parameter name is printable", 1 },
 
     /* routes */
     { "duplicate route",
@@ -827,6 +920,158 @@ static void test_weights_sum_to_one(void)
     config_unref(c);
 }
 
+/* clang-format off */
+static const char pins_doc[] = DOC_FUNCS(
+    "{\"f\": {\n"
+    "    \"versions\": {\"1\": {\"handler\": " H("http://127.0.0.1:9001") "},\n"
+    "                 \"2\": {\"handler\": " H("http://127.0.0.1:9002") "},\n"
+    "                 \"$LATEST\": {\"handler\": " H("http://127.0.0.1:9003") "}},\n"
+    "    \"aliases\": {\"live\": {\"version\": \"1\", \"weights\": {\"2\": 0.1},\n"
+    "      \"sticky_by\": \"$request.header.X-User\",\n"
+    "      \"pins\": [\n"
+    "        {\"when\": {\"$claim.tenant\": \"acme\", \"$request.ip\": [\"10.0.0.0/8\", \"::1\"]},\n"
+    "         \"version\": \"$LATEST\"},\n"
+    "        {\"when\": {\"$request.header.X-Canary\": [\"always\", \"yes\"]}, \"version\": \"1\"}\n"
+    "      ]}}\n"
+    "  }}");
+/* clang-format on */
+
+/* Pins and sticky_by as parsed: selectors, values, ranges; a pin may name
+ * $LATEST and the primary, which weights may not. */
+static void test_pins_config(void)
+{
+    struct config_errors errs = { 0 };
+    struct config *c = config_load_string(pins_doc, "pins.json", &errs);
+    const struct alias *a;
+    const struct alias_pin *p;
+
+    CHECK(c != NULL);
+    if (!c) {
+        dump_errors("pins", &errs);
+        config_errors_clear(&errs);
+        return;
+    }
+    a = function_alias(&c->functions[0], "live");
+    CHECK(a != NULL);
+    if (!a)
+        goto out;
+    CHECK_INT(a->sticky, 1);
+    CHECK_INT(a->sticky_by.kind, SELECTOR_HEADER);
+    CHECK_STR(a->sticky_by.name, "x-user");
+    CHECK_INT(a->npins, 2);
+    if (a->npins != 2)
+        goto out;
+    p = &a->pins[0];
+    CHECK(p->version == function_version(&c->functions[0], "$LATEST"));
+    CHECK_INT(p->nconds, 2);
+    if (p->nconds == 2) {
+        CHECK_INT(p->conds[0].sel.kind, SELECTOR_CLAIM);
+        CHECK_STR(p->conds[0].sel.name, "tenant");
+        CHECK_INT(p->conds[0].nvalues, 1);
+        CHECK_STR(p->conds[0].values[0].text, "acme");
+        CHECK_INT(p->conds[1].sel.kind, SELECTOR_IP);
+        CHECK(p->conds[1].sel.name == NULL);
+        CHECK_INT(p->conds[1].nvalues, 2);
+        CHECK_INT(p->conds[1].values[0].range.family, 4);
+        CHECK_INT(p->conds[1].values[0].range.bits, 8);
+        CHECK_INT(p->conds[1].values[1].range.family, 6);
+        CHECK_INT(p->conds[1].values[1].range.bits, 128);
+    }
+    p = &a->pins[1];
+    CHECK(p->version == a->primary);
+    CHECK_INT(p->nconds, 1);
+    CHECK_INT(p->conds[0].sel.kind, SELECTOR_HEADER);
+    CHECK_STR(p->conds[0].sel.name, "x-canary");
+    CHECK_INT(p->conds[0].nvalues, 2);
+    CHECK_STR(p->conds[0].values[1].text, "yes");
+    CHECK_INT(p->conds[0].values[1].len, 3);
+out:
+    config_unref(c);
+    config_errors_clear(&errs);
+}
+
+/* An alias with n pins, each with nconds conditions of nvalues values. */
+static char *pins_text(size_t n, size_t nconds, size_t nvalues)
+{
+    size_t cap = 4096 + n * (64 + nconds * (48 + nvalues * 8));
+    char *doc = malloc(cap), *alias = malloc(cap - 1024);
+
+    if (!doc || !alias) {
+        free(doc);
+        free(alias);
+        return NULL;
+    }
+    fmt_buf(alias, cap - 1024, "{\"live\": {\"version\": \"1\", \"pins\": [");
+    for (size_t i = 0; i < n; i++) {
+        str_append(alias, cap - 1024, i ? ", {\"when\": {" : "{\"when\": {");
+        for (size_t j = 0; j < nconds; j++) {
+            char key[64];
+            fmt_buf(key, sizeof(key), "%s\"$request.header.x-%zu\": [", j ? ", " : "", j);
+            str_append(alias, cap - 1024, key);
+            for (size_t k = 0; k < nvalues; k++) {
+                char val[32];
+                fmt_buf(val, sizeof(val), "%s\"v%zu\"", k ? ", " : "", k);
+                str_append(alias, cap - 1024, val);
+            }
+            str_append(alias, cap - 1024, "]");
+        }
+        str_append(alias, cap - 1024, "}, \"version\": \"2\"}");
+    }
+    str_append(alias, cap - 1024, "]}}");
+    fmt_buf(doc, cap, DOC_ALIASES("%s"), alias);
+    free(alias);
+    return doc;
+}
+
+/* The caps on pins, conditions and values: at the cap loads, past it not. */
+static void test_pin_limits(void)
+{
+    static const struct {
+        size_t n, nconds, nvalues;
+        const char *path, *msg; /* NULL: loads */
+    } cases[] = {
+        { ALIAS_MAX_PINS, 1, 1, NULL, NULL },
+        { ALIAS_MAX_PINS + 1, 1, 1, "functions.f.aliases.live.pins", "at most 64 pins, not 65" },
+        { 1, ALIAS_MAX_PIN_CONDS, ALIAS_MAX_PIN_VALUES, NULL, NULL },
+        { 1, ALIAS_MAX_PIN_CONDS + 1, 1, "functions.f.aliases.live.pins[0].when",
+          "expected 1 to 8 conditions" },
+        { 1, 1, ALIAS_MAX_PIN_VALUES + 1,
+          "functions.f.aliases.live.pins[0].when[\"$request.header.x-0\"]",
+          "expected 1 to 64 values, not 65" },
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *doc = pins_text(cases[i].n, cases[i].nconds, cases[i].nvalues);
+        struct config_errors errs = { 0 };
+        struct config *c;
+        const struct config_error *e;
+
+        CHECK(doc != NULL);
+        if (!doc)
+            return;
+        c = config_load_string(doc, "limits.json", &errs);
+        if (!cases[i].path) {
+            CHECKF(c != NULL, "limits case %zu did not load", i);
+            if (c)
+                CHECK_INT(c->functions[0].aliases[0].npins, cases[i].n);
+        } else {
+            CHECKF(c == NULL, "limits case %zu loaded", i);
+            CHECK_INT(errs.n, 1);
+            e = error_at(&errs, cases[i].path);
+            CHECKF(e != NULL, "limits case %zu: no error at %s", i, cases[i].path);
+            if (e) {
+                CHECK_INT(e->line, 6);
+                CHECKF(strstr(e->message, cases[i].msg) != NULL, "message \"%s\"", e->message);
+            }
+        }
+        if (unit_failures)
+            dump_errors("limits", &errs);
+        config_unref(c);
+        config_errors_clear(&errs);
+        free(doc);
+    }
+}
+
 /* Every problem in one file is reported, in file order. */
 static void test_many_errors(void)
 {
@@ -1308,11 +1553,11 @@ static void test_authorizers(void)
     CHECK_INT(users->type, AUTHORIZER_JWT);
     CHECK_INT(users->nids, 3);
     if (users->nids == 3) {
-        CHECK_INT(users->ids[0].kind, IDENTITY_HEADER);
+        CHECK_INT(users->ids[0].kind, SELECTOR_HEADER);
         CHECK_STR(users->ids[0].name, "authorization");
-        CHECK_INT(users->ids[1].kind, IDENTITY_QUERY);
+        CHECK_INT(users->ids[1].kind, SELECTOR_QUERY);
         CHECK_STR(users->ids[1].name, "access_token");
-        CHECK_INT(users->ids[2].kind, IDENTITY_COOKIE);
+        CHECK_INT(users->ids[2].kind, SELECTOR_COOKIE);
         CHECK_STR(users->ids[2].name, "Session");
     }
     CHECK_INT(users->cache_ttl_s, 0);
@@ -1348,7 +1593,7 @@ static void test_authorizers(void)
     /* Defaults. */
     CHECK_INT(partners->nids, 1);
     if (partners->nids == 1) {
-        CHECK_INT(partners->ids[0].kind, IDENTITY_HEADER);
+        CHECK_INT(partners->ids[0].kind, SELECTOR_HEADER);
         CHECK_STR(partners->ids[0].name, "authorization");
     }
     CHECK_INT(partners->cache_ttl_s, 300);
@@ -1588,6 +1833,8 @@ int main(void)
     test_defaults();
     test_error_cases();
     test_weights_sum_to_one();
+    test_pins_config();
+    test_pin_limits();
     test_many_errors();
     test_errors_print();
     test_load_file();
