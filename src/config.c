@@ -883,6 +883,7 @@ static void config_free(struct config *c)
         free(c->routes[i].tmpl);
         free(c->routes[i].target);
         config_free_strings(c->routes[i].scopes, c->routes[i].nscopes);
+        free(c->routes[i].series); /* the array only: series are metrics.c's */
     }
     free(c->routes);
     config_auth_free(c);

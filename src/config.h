@@ -17,6 +17,7 @@ struct router;
 struct function;
 struct jose_keyset;
 struct jwks_source;
+struct metrics_series;
 
 enum handler_kind {
     HANDLER_HTTP = 0,
@@ -176,6 +177,13 @@ struct route {
     const struct authorizer *authorizer; /* NULL: no authorization */
     char **scopes;                 /* every one required (needs an authorizer) */
     size_t nscopes;
+    /* Set by metrics_attach() before workers see the snapshot, not by
+     * config_load: fn->nversions + 1 entries, [i] for fn->versions[i] and
+     * the last for requests answered before a version was picked; an entry
+     * may be NULL (nothing recorded). The array is the snapshot's (freed
+     * with it); the series are the metrics registry's and outlive reloads.
+     * NULL when metrics are not attached. */
+    struct metrics_series **series;
 };
 
 struct listen_conf {

@@ -8,6 +8,7 @@
 #include "authz.h"
 #include "conn.h"
 #include "handler.h"
+#include "metrics.h"
 #include "request.h"
 #include "router.h"
 #include "worker.h"
@@ -166,4 +167,5 @@ void pipeline_start(struct request *req)
 void pipeline_record(const struct request *req)
 {
     accesslog_write(req);
+    metrics_record(req);
 }

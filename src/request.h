@@ -69,6 +69,8 @@ struct request {
     unsigned response_started : 1; /* head written to the client */
     unsigned response_done : 1;    /* last byte queued to the client */
     unsigned keep_alive : 1;       /* connection may serve another request */
+    unsigned function_error : 1;   /* set by invoke/lua handlers (issue 5): the function
+                                    * itself failed; counted by metrics */
     const char *error;             /* why the request failed, for the log */
 
     /* figures */

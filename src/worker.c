@@ -315,6 +315,11 @@ void worker_conn_count(struct worker *w, int delta)
 
 /* ------------------------------------------------------------ utilities */
 
+unsigned worker_id(const struct worker *w)
+{
+    return w->id;
+}
+
 struct event_base *worker_base(struct worker *w)
 {
     return w->base;

@@ -60,6 +60,9 @@ const struct config *worker_config(const struct worker *w);
 struct wsnap *worker_snap_hold(struct worker *w);
 /* Releases a hold; frees a retired generation with its last user. */
 void worker_snap_release(struct worker *w, struct wsnap *s);
+/* The worker's id, 0-based, as given to worker_new(): an index for per-worker
+ * slots such as metrics cells. Any thread. */
+unsigned worker_id(const struct worker *w);
 /* A uniformly random 64-bit value (per-worker generator). */
 uint64_t worker_random(struct worker *w);
 /* The current time as an HTTP date, recomputed at most once a second. */
