@@ -9,7 +9,9 @@
  * at the end so they still come out in file order. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,9 +33,12 @@
 static config_parse_fn parse_listen, parse_listen_address, parse_functions, parse_versions,
     parse_handler, parse_http_url, parse_aliases, parse_alias_version, parse_alias_weights,
     parse_alias_sticky_by, parse_alias_pins, parse_pin_version, parse_pin_when, parse_routes,
-    parse_route_spec, parse_route_target, parse_route_authorizer, parse_route_scopes;
+    parse_route_spec, parse_route_target, parse_route_authorizer, parse_route_scopes,
+    parse_admin_address, parse_admin_token_file;
 static const char *check_log_access(const char *s);
 static const char *check_log_error(const char *s);
+static const char *check_state_file(const char *s);
+static config_parse_fn parse_admin;
 
 /* ------------------------------------------------------------ the tables */
 
@@ -60,6 +65,12 @@ static const struct config_field limits_fields[] = {
           CONFIG_DEFAULT_MAX_CONNECTIONS),
     F_U32("shutdown_timeout_ms", struct limits_conf, shutdown_timeout_ms, 0, 3600000,
           CONFIG_DEFAULT_SHUTDOWN_TIMEOUT_MS),
+    F_END,
+};
+
+static const struct config_field admin_fields[] = {
+    F_CUSTOM("address", FIELD_REQUIRED, parse_admin_address),
+    F_CUSTOM("token_file", 0, parse_admin_token_file),
     F_END,
 };
 
@@ -142,6 +153,8 @@ static const struct config_field config_fields[] = {
     F_OBJ("limits", struct config, limits, limits_fields),
     F_OBJ("log", struct config, log, log_fields),
     F_CUSTOM("redis", 0, config_parse_redis),
+    F_CUSTOM("admin", 0, parse_admin),
+    F_STR("state_file", struct config, state_file, NULL, check_state_file),
     F_CUSTOM("authorizers", 0, config_parse_authorizers),
     F_CUSTOM("functions", FIELD_REQUIRED, parse_functions),
     /* After functions and authorizers: routes name them. */
@@ -159,6 +172,11 @@ static const char *check_log_error(const char *s)
     if (strcmp(s, "off") == 0)
         return "the error log cannot be \"off\": use a path, \"stdout\" or \"stderr\"";
     return *s ? NULL : "expected a path, \"stdout\" or \"stderr\", not an empty string";
+}
+
+static const char *check_state_file(const char *s)
+{
+    return *s ? NULL : "expected a path, not an empty string";
 }
 
 /* "$LATEST", or a published version number: no sign, no leading zero. */
@@ -222,6 +240,81 @@ static void parse_listen(struct config_loader *ld, const struct config_field *f,
         config_path_cut(ld, mark);
         if (ld->oom)
             return;
+    }
+}
+
+/* ---------------------------------------------------------------- admin */
+
+static int sockaddr_is_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (ss->ss_family == AF_INET6)
+        return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+    return 0;
+}
+
+static void parse_admin_address(struct config_loader *ld, const struct config_field *f, json_t *v,
+                                void *obj)
+{
+    struct admin_conf *a = obj;
+    const char *s = config_want_string(ld, v);
+    char why[CONFIG_MSG_MAX / 2], b[CONFIG_SHOW_BUF];
+
+    if (!s || !(a->address = config_strdup(ld, s)))
+        return;
+    if (addr_parse_listen(s, &a->addr, &a->addrlen, why, sizeof(why)) < 0) {
+        a->addrlen = 0;
+        config_error(ld, "invalid address %s: %s", config_show(b, s), why);
+    }
+}
+
+/* The token is read now: a missing or empty file is a config error, not a
+ * locked-out admin API found later. */
+static void parse_admin_token_file(struct config_loader *ld, const struct config_field *f,
+                                   json_t *v, void *obj)
+{
+    struct admin_conf *a = obj;
+    const char *s = config_want_string(ld, v);
+    char why[256], b[CONFIG_SHOW_BUF];
+    size_t len, start = 0;
+    char *text;
+
+    if (!s || !(a->token_file = config_strdup(ld, s)))
+        return;
+    text = config_read_file(s, 4096, &len, why, sizeof(why));
+    if (!text) {
+        config_error(ld, "cannot read token file %s: %s", config_show(b, s), why);
+        return;
+    }
+    while (start < len && (text[start] == ' ' || text[start] == '\t' || text[start] == '\r' ||
+                           text[start] == '\n'))
+        start++;
+    while (len > start && (text[len - 1] == ' ' || text[len - 1] == '\t' ||
+                           text[len - 1] == '\r' || text[len - 1] == '\n'))
+        len--;
+    if (len - start < 16)
+        config_error(ld, "the token in %s is shorter than 16 characters", config_show(b, s));
+    else if (!(a->token = slice_dup((struct slice){ text + start, len - start })))
+        ld->oom = 1;
+    explicit_bzero(text, len);
+    free(text);
+}
+
+static void parse_admin(struct config_loader *ld, const struct config_field *f, json_t *v,
+                        void *obj)
+{
+    struct admin_conf *a = &((struct config *)obj)->admin;
+
+    if (config_parse_fields(ld, v, admin_fields, a) < 0)
+        return;
+    a->enabled = 1;
+    if (!a->token_file && a->addrlen && !sockaddr_is_loopback(&a->addr)) {
+        size_t mark = config_path_key(ld, "token_file");
+        config_error(ld, "an admin address that is not loopback needs a token_file");
+        config_path_cut(ld, mark);
     }
 }
 
@@ -892,6 +985,12 @@ static void config_free(struct config *c)
     free(c->listen);
     free(c->log.access);
     free(c->log.error);
+    free(c->admin.address);
+    free(c->admin.token_file);
+    if (c->admin.token)
+        explicit_bzero(c->admin.token, strlen(c->admin.token));
+    free(c->admin.token);
+    free(c->state_file);
     free(c->path);
     free(c);
 }

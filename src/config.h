@@ -203,6 +203,16 @@ struct limits_conf {
     uint32_t shutdown_timeout_ms;
 };
 
+/* The admin API's listener (admin.c). */
+struct admin_conf {
+    int enabled;   /* the "admin" object was present */
+    char *address; /* as written */
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    char *token_file; /* NULL: no token asked (the address is then loopback) */
+    char *token;      /* the file's content, whitespace trimmed; NULL without a file */
+};
+
 struct log_conf {
     char *access; /* path, "stdout", "stderr" or "off" */
     char *error;  /* path, "stdout" or "stderr" */
@@ -229,6 +239,8 @@ struct config {
     char **claim_headers;
     size_t nclaim_headers;
     struct redis_conf redis;
+    struct admin_conf admin;
+    char *state_file; /* alias and deployment state (control.c); NULL: memory only */
 };
 
 /* One problem found in a config file. */

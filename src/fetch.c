@@ -76,6 +76,7 @@ struct fetch {
     uint64_t remaining; /* BODY_LENGTH */
     struct http_chunked chunked;
     struct evbuffer *body;
+    struct evbuffer *req_body; /* NULL for a GET */
 
     char err[256];
 };
@@ -342,6 +343,8 @@ static void fetch_free(struct fetch *f)
         freeaddrinfo(f->ai);
     if (f->body)
         evbuffer_free(f->body);
+    if (f->req_body)
+        evbuffer_free(f->req_body);
     free(f->host);
     free(f->port);
     free(f->authority);
@@ -657,10 +660,21 @@ static void connected(struct fetch *f)
     f->state = FS_HEAD;
     bufferevent_setcb(f->bev, on_read, NULL, on_event, f);
     out = bufferevent_get_output(f->bev);
-    if (evbuffer_add_printf(out,
-                            "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: sluice\r\n"
-                            "Accept: application/json\r\nConnection: close\r\n\r\n",
-                            f->target, f->authority) < 0 ||
+    if (f->req_body &&
+        (evbuffer_add_printf(out,
+                             "POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: sluice\r\n"
+                             "Accept: application/json\r\nContent-Type: application/json\r\n"
+                             "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+                             f->target, f->authority, evbuffer_get_length(f->req_body)) < 0 ||
+         evbuffer_add_buffer(out, f->req_body) < 0)) {
+        fetch_fail(f, "out of memory");
+        return;
+    }
+    if ((!f->req_body &&
+         evbuffer_add_printf(out,
+                             "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: sluice\r\n"
+                             "Accept: application/json\r\nConnection: close\r\n\r\n",
+                             f->target, f->authority) < 0) ||
         bufferevent_enable(f->bev, EV_READ | EV_WRITE) < 0) {
         fetch_fail(f, "out of memory");
         return;
@@ -773,6 +787,11 @@ struct fetch *fetch_get(struct event_base *base, const char *url, const struct f
     if (url_parse(f, url, err, errlen) < 0)
         goto fail;
     if (o->ca_file && !(f->ca_file = strdup(o->ca_file))) {
+        fmt_buf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (o->body && (!(f->req_body = evbuffer_new()) ||
+                    evbuffer_add(f->req_body, o->body, o->body_len) < 0)) {
         fmt_buf(err, errlen, "out of memory");
         goto fail;
     }

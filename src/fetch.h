@@ -1,4 +1,4 @@
-/* fetch.h - a one-shot HTTP/1.1 GET over http:// or https:// on an event
+/* fetch.h - a one-shot HTTP/1.1 GET (or JSON POST) over http:// or https:// on an event
  * loop, for documents sluice needs at run time (JWKS). https verifies the
  * server certificate against the system store (or a CA file) and the host
  * name, with SNI. Bodies are capped. */
@@ -20,9 +20,13 @@ struct fetch_opts {
     uint32_t timeout_ms; /* whole exchange */
     size_t max_body;     /* larger bodies fail */
     const char *ca_file; /* NULL: the system store */
+    /* A POST instead of a GET when body is set (copied; sent as JSON):
+     * deployment hooks. */
+    const char *body;
+    size_t body_len;
 };
 
-/* Starts GET url on base. cb is called exactly once, later (never from
+/* Starts GET url (POST when o->body) on base. cb is called exactly once, later (never from
  * inside this call) unless cancelled. Returns a handle, or NULL with a
  * reason in err when the url is unusable (cb not called). */
 struct fetch *fetch_get(struct event_base *base, const char *url, const struct fetch_opts *o,

@@ -9,8 +9,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "admin.h"
+#include "control.h"
+#include "deploy.h"
 #include "jwks.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 #include "worker.h"
 
@@ -21,11 +25,14 @@
 /* What the running gateway is made of; only the main thread touches it. */
 struct server {
     const char *config_path;
-    struct config *cfg;
+    struct config *cfg; /* in force (the control plane's; a reference of ours) */
     struct worker **workers;
     unsigned nworkers;
     struct event_base *base;
     struct jwks_registry *jwks; /* JWKS documents by URL, across reloads */
+    struct control *ctl;        /* the file plus runtime state */
+    struct deploy_mgr *deploy;
+    struct admin *admin; /* NULL without "admin" */
 };
 
 /* A JWKS fetch ended: workers verify again the requests that waited for
@@ -92,34 +99,65 @@ static void warn_restart_only(const struct config *old, const struct config *cfg
         log_warn("reload: changes to listen and workers take effect on restart only");
 }
 
-static void reload(struct server *s)
+/* control_install_fn: puts a new snapshot in force. Runs for reloads and
+ * for every runtime change (an alias set, a version published, a
+ * deployment step). */
+static int install(void *arg, struct config *cfg, int is_reload)
 {
-    struct config_errors errs = { 0 };
-    struct config *cfg = config_load(s->config_path, &errs);
+    struct server *s = arg;
     char err[512];
 
-    if (!cfg) {
-        log_config_errors("reload failed, keeping the running config", &errs);
-        config_errors_clear(&errs);
-        return;
+    if (is_reload && log_open(&cfg->log, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        return -1;
     }
-    if (log_open(&cfg->log, err, sizeof(err)) < 0) {
-        log_error("reload failed, keeping the running config: %s", err);
-        config_unref(cfg);
-        return;
+    if (attach_jwks(s, cfg) < 0 || metrics_attach(cfg) < 0) {
+        log_error("out of memory setting up the new config");
+        return -1;
     }
-    if (attach_jwks(s, cfg) < 0) {
-        log_error("reload failed, keeping the running config");
-        config_unref(cfg);
-        return;
-    }
-    warn_restart_only(s->cfg, cfg);
+    if (is_reload)
+        warn_restart_only(s->cfg, cfg);
     for (unsigned i = 0; i < s->nworkers; i++)
         worker_post_reload(s->workers[i], cfg);
     config_unref(s->cfg);
-    s->cfg = cfg;
-    log_info("reloaded %s: %zu route(s), %zu function(s)", s->config_path, cfg->nroutes,
-             cfg->nfunctions);
+    s->cfg = config_ref(cfg);
+    if (s->admin)
+        admin_set_token(s->admin, cfg->admin.token);
+    return 0;
+}
+
+/* Reloads the file. Returns 0, or -1 with the errors in errs (the running
+ * config is kept). */
+static int reload_errs(void *arg, struct config_errors *errs)
+{
+    struct server *s = arg;
+
+    if (control_reload(s->ctl, errs) < 0) {
+        if (errs->n == 0)
+            log_error("reload failed, keeping the running config");
+        log_config_errors("reload failed, keeping the running config", errs);
+        return -1;
+    }
+    log_info("reloaded %s: %zu route(s), %zu function(s)", s->config_path, s->cfg->nroutes,
+             s->cfg->nfunctions);
+    return 0;
+}
+
+static void reload(struct server *s)
+{
+    struct config_errors errs = { 0 };
+
+    reload_errs(s, &errs);
+    config_errors_clear(&errs);
+}
+
+/* Admin cache flush: every worker drops the authorizer's results. */
+static void flush_authorizer(void *arg, const struct authorizer *az)
+{
+    struct server *s = arg;
+
+    for (unsigned i = 0; i < s->nworkers; i++)
+        worker_post_flush(s->workers[i], az->id);
 }
 
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
@@ -180,6 +218,11 @@ static int run(struct server *s)
         log_error("cannot set up JWKS fetching: out of memory");
         goto out;
     }
+    s->nworkers = worker_count(s->cfg);
+    if (metrics_init(s->nworkers) < 0 || metrics_attach(s->cfg) < 0) {
+        log_error("cannot set up metrics: out of memory");
+        goto out;
+    }
     for (i = 0; i < 4; i++) {
         sigev[i] = evsignal_new(s->base, sigs[i], signal_cb, s);
         if (!sigev[i] || event_add(sigev[i], NULL) < 0) {
@@ -187,7 +230,6 @@ static int run(struct server *s)
             goto out;
         }
     }
-    s->nworkers = worker_count(s->cfg);
     s->workers = calloc(s->nworkers, sizeof(*s->workers));
     if (!s->workers) {
         log_error("out of memory");
@@ -216,18 +258,43 @@ static int run(struct server *s)
         }
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    s->deploy = deploy_new(s->base, s->ctl);
+    if (!s->deploy) {
+        log_error("cannot set up deployments: out of memory");
+        goto stop;
+    }
+    if (s->cfg->admin.enabled) {
+        struct admin_ops ops = { .ctl = s->ctl, .deploy = s->deploy, .arg = s,
+                                 .reload = reload_errs, .flush = flush_authorizer };
+        s->admin = admin_new(s->base, &s->cfg->admin, &ops, err, sizeof(err));
+        if (!s->admin) {
+            log_error("%s", err);
+            goto stop;
+        }
+        log_info("admin API on %s%s", s->cfg->admin.address,
+                 s->cfg->admin.token ? "" : " (no token: loopback only)");
+    }
     for (i = 0; i < s->cfg->nlisten; i++)
         log_info("sluice %s listening on %s", PACKAGE_VERSION, s->cfg->listen[i].address);
     log_info("%u worker(s), %zu route(s), %zu function(s) from %s", s->nworkers, s->cfg->nroutes,
              s->cfg->nfunctions, s->config_path);
     event_base_dispatch(s->base);
     rc = 0;
+    goto out;
+stop:
+    for (i = 0; i < s->nworkers; i++)
+        worker_post_stop(s->workers[i]);
 out:
+    admin_free(s->admin);
+    s->admin = NULL;
+    deploy_free(s->deploy);
+    s->deploy = NULL;
     for (i = 0; s->workers && i < s->nworkers; i++)
         worker_join_free(s->workers[i]);
     free(s->workers);
     s->nworkers = 0;
     jwks_registry_free(s->jwks);
+    metrics_shutdown();
     for (i = 0; i < 4; i++)
         if (sigev[i])
             event_free(sigev[i]);
@@ -267,20 +334,31 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    s.cfg = config_load(s.config_path, &errs);
+    if (test_only) {
+        s.cfg = config_load(s.config_path, &errs);
+        if (s.cfg)
+            printf("sluice: configuration file %s test is successful (%zu route(s), %zu "
+                   "function(s))\n",
+                   s.config_path, s.cfg->nroutes, s.cfg->nfunctions);
+    } else {
+        s.ctl = control_new(s.config_path, install, &s);
+        if (!s.ctl) {
+            fprintf(stderr, "sluice: out of memory\n");
+            return 1;
+        }
+        s.cfg = control_load(s.ctl, &errs);
+        if (s.cfg)
+            config_ref(s.cfg);
+    }
     if (!s.cfg) {
         fprintf(stderr, "sluice: %s: %zu error(s):\n", s.config_path, errs.n);
         config_errors_print(stderr, &errs);
         config_errors_clear(&errs);
+        control_free(s.ctl);
         return 1;
     }
-    if (test_only) {
-        printf("sluice: configuration file %s test is successful (%zu route(s), %zu function(s))\n",
-               s.config_path, s.cfg->nroutes, s.cfg->nfunctions);
-        config_unref(s.cfg);
-        return 0;
-    }
-    rc = run(&s);
+    rc = test_only ? 0 : run(&s);
     config_unref(s.cfg);
+    control_free(s.ctl);
     return rc;
 }

@@ -53,6 +53,7 @@ struct worker {
     struct config *mbox_cfg;
     int mbox_stop;
     int mbox_keys;
+    uint64_t mbox_flush[WORKER_FLUSH_WORDS]; /* authorizer ids whose cache to drop */
     int wake_fd[2];
     struct event *wake_ev;
 };
@@ -199,6 +200,7 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
     char buf[64];
     struct config *cfg;
     int stop, keys;
+    uint64_t flush[WORKER_FLUSH_WORDS];
 
     while (read(fd, buf, sizeof(buf)) > 0)
         ;
@@ -208,6 +210,8 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
     stop = w->mbox_stop;
     keys = w->mbox_keys;
     w->mbox_keys = 0;
+    memcpy(flush, w->mbox_flush, sizeof(flush));
+    memset(w->mbox_flush, 0, sizeof(w->mbox_flush));
     pthread_mutex_unlock(&w->mbox_lock);
     if (cfg) {
         worker_switch(w, cfg);
@@ -215,6 +219,9 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
     }
     if (keys)
         authz_worker_keys_changed(w->authz);
+    for (unsigned id = 0; id < WORKER_FLUSH_WORDS * 64; id++)
+        if (flush[id / 64] & (1ull << (id % 64)))
+            authz_worker_flush(w->authz, id);
     if (stop && !w->stopping)
         worker_begin_stop(w);
 }
@@ -246,6 +253,16 @@ void worker_post_keys_changed(struct worker *w)
 {
     pthread_mutex_lock(&w->mbox_lock);
     w->mbox_keys = 1;
+    pthread_mutex_unlock(&w->mbox_lock);
+    worker_wake(w);
+}
+
+void worker_post_flush(struct worker *w, unsigned authorizer_id)
+{
+    if (authorizer_id >= WORKER_FLUSH_WORDS * 64)
+        return;
+    pthread_mutex_lock(&w->mbox_lock);
+    w->mbox_flush[authorizer_id / 64] |= 1ull << (authorizer_id % 64);
     pthread_mutex_unlock(&w->mbox_lock);
     worker_wake(w);
 }

@@ -42,6 +42,14 @@ void worker_post_reload(struct worker *w, struct config *cfg);
  * are verified again. */
 void worker_post_keys_changed(struct worker *w);
 
+/* Authorizer ids a cache flush can name (config caps authorizers below it). */
+#define WORKER_FLUSH_WORDS ((CONFIG_MAX_AUTHORIZERS + 63) / 64)
+
+/* From the main thread: drop the worker's cached results of authorizer
+ * authorizer_id (admin cache flush). Ids past WORKER_FLUSH_WORDS * 64 are
+ * ignored. */
+void worker_post_flush(struct worker *w, unsigned authorizer_id);
+
 /* From the main thread: stop accepting, finish requests in flight (at
  * most the config's shutdown_timeout_ms), then end the thread. */
 void worker_post_stop(struct worker *w);

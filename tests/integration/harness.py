@@ -9,6 +9,7 @@ test ends (or at exit), whatever happened.
 
 Environment:
   SLUICE_BIN         the sluice binary (default: SLUICE_SRCDIR/src/sluice)
+  SLUICE_CTL         the sluicectl binary (default: sluicectl beside SLUICE_BIN)
   SLUICE_SRCDIR      the repository root (default: two levels up from here)
   SLUICE_SANITIZERS  "1" for an ASan/UBSan build: waits are scaled up and
                      memory bounds loosened by the tests that measure memory
@@ -36,6 +37,8 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.environ.get("SLUICE_SRCDIR") or os.path.normpath(os.path.join(HERE, "..", ".."))
 SLUICE_BIN = os.environ.get("SLUICE_BIN") or os.path.join(SRCDIR, "src", "sluice")
+# Beside the gateway it tests: the same build directory, in-tree or not.
+SLUICE_CTL = os.environ.get("SLUICE_CTL") or os.path.join(os.path.dirname(SLUICE_BIN), "sluicectl")
 UPSTREAM_PY = os.path.join(HERE, "upstream.py")
 
 
@@ -307,6 +310,7 @@ class Sluice:
         self.extra_args = list(args or [])
         self.config = self._fill_config(config)
         self.port = self.listen_port(self.config)
+        self.admin_port = self.admin_listen_port(self.config)
         self.write_config(self.config)
         _register(self)
         if start:
@@ -329,6 +333,22 @@ class Sluice:
     def listen_port(config):
         addr = config["listen"][0]["address"]
         return int(addr.rsplit(":", 1)[1])
+
+    @staticmethod
+    def admin_listen_port(config):
+        """The admin API's port, or None without an "admin" object."""
+        addr = (config.get("admin") or {}).get("address")
+        return int(addr.rsplit(":", 1)[1]) if isinstance(addr, str) and ":" in addr else None
+
+    @property
+    def admin_url(self):
+        return "http://127.0.0.1:%d" % self.admin_port
+
+    def config_text(self, config):
+        """config as this instance would write it (the access log filled
+        in) and where each element sits: (text, spans) as dumps_with_lines.
+        Write it with write_config(text=text)."""
+        return dumps_with_lines(self._fill_config(config))
 
     def write_config(self, config=None, text=None):
         """Rewrites the config file (for reloads): a dict, or raw text."""
@@ -353,7 +373,8 @@ class Sluice:
             if self.proc.poll() is not None:
                 raise AssertionError("sluice exited with %s before listening on %d; stderr:\n%s"
                                      % (self.proc.returncode, self.port, self.stderr_text()))
-            if port_accepts(self.port, 0.5):
+            if port_accepts(self.port, 0.5) and \
+                    (self.admin_port is None or port_accepts(self.admin_port, 0.5)):
                 return
             if time.monotonic() >= deadline:
                 self.kill()
@@ -390,6 +411,18 @@ class Sluice:
         except subprocess.TimeoutExpired:
             self.kill()
             return None
+
+    def restart(self, timeout=10.0):
+        """Stops (SIGTERM, which must give exit 0) and starts the same
+        config again, in the same directory."""
+        code = self.stop()
+        if code != 0:
+            raise AssertionError("sluice exited with %s on SIGTERM before a restart; stderr:\n%s"
+                                 % (code, self.stderr_tail()))
+        for fh in (self._out, self._err):
+            fh.close()
+        self.stopped_by_us = False
+        self.start(timeout)
 
     def wait(self, timeout):
         """Waits for the process to exit; returns its exit code or None."""
@@ -762,6 +795,56 @@ class KeepAliveClient:
     def __exit__(self, *a):
         self.close()
         return False
+
+
+# ------------------------------------------------------------------ admin API
+
+
+def admin_config(port=None, token_file=None):
+    """The config's "admin" object: a listener on 127.0.0.1 (a free port
+    unless given) asking for the token in token_file (none without)."""
+    a = {"address": "127.0.0.1:%d" % (port or free_port())}
+    if token_file:
+        a["token_file"] = token_file
+    return a
+
+
+def admin(port, method, path, body=None, token=None, headers=None, timeout=10.0):
+    """One request to the admin API on a fresh connection; returns a
+    Response.  body: a dict or list is sent as JSON, str/bytes as they are;
+    POST and PUT without a body send Content-Length: 0.  token adds
+    Authorization: Bearer TOKEN."""
+    hdrs = list((headers or {}).items()) if isinstance(headers, dict) else list(headers or [])
+    if token is not None:
+        hdrs.append(("Authorization", "Bearer " + token))
+    data = None
+    if isinstance(body, (dict, list)):
+        data = json.dumps(body).encode()
+        hdrs.append(("Content-Type", "application/json"))
+    elif isinstance(body, str):
+        data = body.encode()
+    elif isinstance(body, bytes):
+        data = body
+    elif method in ("POST", "PUT", "PATCH"):
+        data = b""
+    return http(port, method, path, headers=hdrs, body=data, timeout=timeout)
+
+
+def run_ctl(args, admin_url=None, token_file=None, timeout=30.0, env=None):
+    """Runs sluicectl with args to completion (admin_url and token_file
+    become --admin and --token-file); returns (exit code, stdout, stderr).
+    The environment's SLUICE_ADMIN* variables are dropped unless env
+    gives them."""
+    argv = [SLUICE_CTL]
+    if admin_url:
+        argv += ["--admin", admin_url]
+    if token_file:
+        argv += ["--token-file", token_file]
+    e = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_ADMIN")}
+    e.update(env or {})
+    p = subprocess.run(argv + list(args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=timeout * SCALE, env=e)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
 
 
 # ------------------------------------------------------------------ raw sockets

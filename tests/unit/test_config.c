@@ -74,6 +74,18 @@ struct err_case {
 };
 
 static const struct err_case err_cases[] = {
+    /* admin and state_file */
+    { "admin on all addresses without a token", DOC("  \"admin\": {\"address\": \"0.0.0.0:9901\"},\n"),
+      "admin.token_file", 4, "needs a token_file", 1 },
+    { "admin address", DOC("  \"admin\": {\"address\": \"127.0.0.1:99999\"},\n"),
+      "admin.address", 4, "invalid address", 1 },
+    { "admin without address", DOC("  \"admin\": {},\n"), "admin.address", 4, "", 1 },
+    { "admin unknown key", DOC("  \"admin\": {\"address\": \"127.0.0.1:1\", \"tokn\": 1},\n"),
+      "admin.tokn", 4, "unknown key", 1 },
+    { "empty state_file", DOC("  \"state_file\": \"\",\n"), "state_file", 4, "expected a path", 1 },
+    { "token file missing", DOC("  \"admin\": {\"address\": \"127.0.0.1:1\", "
+                                "\"token_file\": \"/nonexistent/sluice.token\"},\n"),
+      "admin.token_file", 4, "cannot read token file", 1 },
     /* unknown keys */
     { "unknown top-level key", DOC("  \"extra\": true,\n"), "extra", 4,
       "unknown key \"extra\"", 1 },
@@ -1764,6 +1776,38 @@ static const struct file_case file_cases[] = {
 };
 /* clang-format on */
 
+/* An admin token is read at load, trimmed, and must not be short. */
+static void test_admin_token(void)
+{
+    static const char doc[] = DOC("  \"admin\": {\"address\": \"127.0.0.1:9901\", "
+                                  "\"token_file\": \"@/admin.token\"},\n");
+    struct config_errors errs = { 0 };
+    struct config *c;
+
+    CHECK(write_text("admin.token", "  0123456789abcdef-token\n\n", 26) == 0);
+    c = load_with_dir(doc, "admin.json", &errs);
+    CHECK(c != NULL);
+    if (c) {
+        CHECK(c->admin.enabled);
+        CHECK_STR(c->admin.token, "0123456789abcdef-token");
+        CHECK(c->state_file == NULL);
+    }
+    config_unref(c);
+    config_errors_clear(&errs);
+    CHECK(write_text("admin.token", "short\n", 6) == 0);
+    c = load_with_dir(doc, "admin.json", &errs);
+    CHECK(c == NULL);
+    CHECK(errs.n == 1 && strstr(errs.v[0].message, "shorter than 16") != NULL &&
+          strstr(errs.v[0].message, "short\n") == NULL);
+    config_unref(c);
+    config_errors_clear(&errs);
+    /* loopback without a token is fine */
+    c = config_load_string(DOC("  \"admin\": {\"address\": \"[::1]:9901\"},\n"), "a.json", &errs);
+    CHECK(c != NULL && c->admin.enabled && c->admin.token == NULL);
+    config_unref(c);
+    config_errors_clear(&errs);
+}
+
 static void test_authorizer_file_errors(void)
 {
     char *big = calloc(1, (1u << 20) + 1);
@@ -1847,6 +1891,7 @@ int main(void)
         test_authorizers();
         test_secret_lengths();
         test_authorizer_file_errors();
+        test_admin_token();
     }
     remove_keys();
     return unit_done("test_config");

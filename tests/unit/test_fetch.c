@@ -215,7 +215,7 @@ static void on_done(void *arg, int status, const char *body, size_t len, const c
 static uint64_t do_fetch(const char *url, uint32_t timeout_ms, size_t max_body, const char *ca,
                          struct result *r)
 {
-    struct fetch_opts o = { timeout_ms, max_body, ca };
+    struct fetch_opts o = { .timeout_ms = timeout_ms, .max_body = max_body, .ca_file = ca };
     char err[256] = "";
     uint64_t t0 = now_ms();
     struct fetch *f;
@@ -268,7 +268,7 @@ static void test_bad_urls(void)
         "http://host/\x01",
         "http://h\xc3\xa9.com/",
     };
-    struct fetch_opts o = { 1000, 1024, NULL };
+    struct fetch_opts o = { .timeout_ms = 1000, .max_body = 1024 };
     struct result r = { 0 };
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -422,7 +422,7 @@ static void test_https(void)
 
 static void test_cancel(void)
 {
-    struct fetch_opts o = { 3000, 1024, NULL };
+    struct fetch_opts o = { .timeout_ms = 3000, .max_body = 1024 };
     struct result r = { 0 };
     char url[256], err[256];
     struct fetch *f;
