@@ -12,6 +12,7 @@
 #include "admin.h"
 #include "control.h"
 #include "deploy.h"
+#include "fleet.h"
 #include "jwks.h"
 #include "log.h"
 #include "metrics.h"
@@ -33,6 +34,7 @@ struct server {
     struct control *ctl;        /* the file plus runtime state */
     struct deploy_mgr *deploy;
     struct admin *admin; /* NULL without "admin" */
+    struct fleet *fleet; /* NULL without "redis" */
 };
 
 /* A JWKS fetch ended: workers verify again the requests that waited for
@@ -263,6 +265,11 @@ static int run(struct server *s)
         log_error("cannot set up deployments: out of memory");
         goto stop;
     }
+    if (s->cfg->redis.enabled) {
+        s->fleet = fleet_new(s->base, &s->cfg->redis, s->ctl, s->deploy);
+        if (!s->fleet)
+            goto stop;
+    }
     if (s->cfg->admin.enabled) {
         struct admin_ops ops = { .ctl = s->ctl, .deploy = s->deploy, .arg = s,
                                  .reload = reload_errs, .flush = flush_authorizer };
@@ -287,6 +294,8 @@ stop:
 out:
     admin_free(s->admin);
     s->admin = NULL;
+    fleet_free(s->fleet);
+    s->fleet = NULL;
     deploy_free(s->deploy);
     s->deploy = NULL;
     for (i = 0; s->workers && i < s->nworkers; i++)

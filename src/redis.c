@@ -49,7 +49,8 @@ struct redis_op {
     struct redis_client *c; /* set while waiting */
     struct redis_op *prev, *next;
     struct event *ev; /* the timeout, or the deferred "unavailable" answer */
-    redis_get_cb *cb;
+    redis_get_cb *cb;        /* a GET's, or NULL */
+    redis_reply_cb *reply_cb; /* a command's (redis_command), or NULL */
     void *arg;
     unsigned waiting : 1;
     unsigned delivering : 1;
@@ -129,7 +130,24 @@ static void op_deliver(struct redis_op *op, int found, const char *val, size_t l
         c->stats.unavailable++;
     op_unlink(op);
     op->delivering = 1;
-    op->cb(op->arg, found, val, len);
+    if (op->cb)
+        op->cb(op->arg, found, val, len);
+    else if (op->reply_cb && found < 0)
+        op->reply_cb(op->arg, NULL);
+    op->delivering = 0;
+    op_release(op);
+}
+
+/* A command's reply: like op_deliver, with the reply itself. */
+static void op_deliver_reply(struct redis_op *op, const redisReply *reply)
+{
+    struct redis_client *c = op->c;
+
+    event_del(op->ev);
+    c->stats.hits++;
+    op_unlink(op);
+    op->delivering = 1;
+    op->reply_cb(op->arg, reply);
     op->delivering = 0;
     op_release(op);
 }
@@ -507,6 +525,33 @@ static void on_get_reply(redisAsyncContext *ac, void *r, void *privdata)
         op_deliver(op, -1, NULL, 0);
 }
 
+static void on_cmd_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct redis_op *op = privdata;
+    struct redis_client *c = client_of(ac);
+    const redisReply *reply = r;
+
+    op->in_hiredis = 0;
+    if (!c) {
+        op_release(op);
+        return;
+    }
+    if (!reply) {
+        client_log_down(c, ac->c.errstr[0] ? ac->c.errstr : "connection lost");
+        client_detach(c, 0);
+        op_release(op);
+        return;
+    }
+    c->timeouts = 0;
+    if (c->inflight)
+        c->inflight--;
+    if (reply_unasked(ac, c) || !op->waiting || op->fail_now) {
+        op_release(op);
+        return;
+    }
+    op_deliver_reply(op, reply);
+}
+
 static void on_set_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
     struct redis_client *c = client_of(ac);
@@ -542,15 +587,12 @@ static void on_op_timer(evutil_socket_t fd, short what, void *arg)
     op_deliver(op, -1, NULL, 0);
 }
 
-struct redis_op *redis_get(struct redis_client *c, const char *key, size_t keylen, redis_get_cb *cb,
-                           void *arg)
+/* A waiting op on c's list, its timer not armed yet. NULL: out of memory. */
+static struct redis_op *op_new(struct redis_client *c, redis_get_cb *cb, redis_reply_cb *reply_cb,
+                               void *arg)
 {
-    struct redis_op *op;
-    struct timeval tv;
+    struct redis_op *op = calloc(1, sizeof(*op));
 
-    if (!c || c->freeing || !cb)
-        return NULL;
-    op = calloc(1, sizeof(*op));
     if (!op)
         return NULL;
     op->ev = event_new(c->base, -1, 0, on_op_timer, op);
@@ -560,24 +602,62 @@ struct redis_op *redis_get(struct redis_client *c, const char *key, size_t keyle
     }
     op->c = c;
     op->cb = cb;
+    op->reply_cb = reply_cb;
     op->arg = arg;
     op->waiting = 1;
     op->next = c->ops;
     if (c->ops)
         c->ops->prev = op;
     c->ops = op;
-    c->stats.gets++;
-    if (c->ready && c->inflight < REDIS_MAX_INFLIGHT &&
-        redisAsyncCommand(c->ac, on_get_reply, op, "GET %b%b", c->prefix, c->prefix_len,
-                          key ? key : "", key ? keylen : 0) == REDIS_OK) {
-        op->in_hiredis = 1;
-        c->inflight++;
-        tv = ms_to_tv(c->timeout_ms);
-        event_add(op->ev, &tv);
-        return op;
-    }
-    op_fail_later(op);
     return op;
+}
+
+/* The command went to hiredis (sent is 1): arm the op's timeout; else
+ * answer "unavailable" from the loop. */
+static void op_sent(struct redis_op *op, int sent)
+{
+    struct timeval tv;
+
+    if (!sent) {
+        op_fail_later(op);
+        return;
+    }
+    op->in_hiredis = 1;
+    op->c->inflight++;
+    tv = ms_to_tv(op->c->timeout_ms);
+    event_add(op->ev, &tv);
+}
+
+struct redis_op *redis_get(struct redis_client *c, const char *key, size_t keylen, redis_get_cb *cb,
+                           void *arg)
+{
+    struct redis_op *op;
+
+    if (!c || c->freeing || !cb || !(op = op_new(c, cb, NULL, arg)))
+        return NULL;
+    c->stats.gets++;
+    op_sent(op, c->ready && c->inflight < REDIS_MAX_INFLIGHT &&
+                    redisAsyncCommand(c->ac, on_get_reply, op, "GET %b%b", c->prefix,
+                                      c->prefix_len, key ? key : "", key ? keylen : 0) == REDIS_OK);
+    return op;
+}
+
+struct redis_op *redis_command(struct redis_client *c, redis_reply_cb *cb, void *arg, int argc,
+                               const char **argv, const size_t *argvlen)
+{
+    struct redis_op *op;
+
+    if (!c || c->freeing || !cb || argc < 1 || !(op = op_new(c, NULL, cb, arg)))
+        return NULL;
+    op_sent(op, c->ready && c->inflight < REDIS_MAX_INFLIGHT &&
+                    redisAsyncCommandArgv(c->ac, on_cmd_reply, op, argc, argv, argvlen) ==
+                        REDIS_OK);
+    return op;
+}
+
+const char *redis_client_prefix(const struct redis_client *c)
+{
+    return c->prefix;
 }
 
 void redis_op_cancel(struct redis_op *op)

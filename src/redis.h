@@ -19,6 +19,11 @@ struct redis_op;
  * -1 = Redis unavailable, timed out or answered an error. */
 typedef void redis_get_cb(void *arg, int found, const char *val, size_t len);
 
+struct redisReply;
+/* A command's answer: the reply (valid only during the call; it may be an
+ * error reply), or NULL when Redis is unavailable or timed out. */
+typedef void redis_reply_cb(void *arg, const struct redisReply *reply);
+
 /* Starts a client on base for rc (copied). Returns it (connecting in the
  * background), or NULL when out of memory. */
 struct redis_client *redis_client_new(struct event_base *base, const struct redis_conf *rc);
@@ -35,6 +40,16 @@ int redis_client_ready(const struct redis_client *c);
  * redis_op_cancel(), or NULL when out of memory (cb not called). */
 struct redis_op *redis_get(struct redis_client *c, const char *key, size_t keylen,
                            redis_get_cb *cb, void *arg);
+
+/* Sends a command as it is (argv; no prefix is added: build keys with
+ * redis_client_prefix()). cb is called exactly once, later, unless the
+ * operation is cancelled first. Returns a handle for redis_op_cancel(),
+ * or NULL when out of memory or cb is NULL (cb not called). */
+struct redis_op *redis_command(struct redis_client *c, redis_reply_cb *cb, void *arg, int argc,
+                               const char **argv, const size_t *argvlen);
+
+/* The key prefix the client was configured with ("sluice:" by default). */
+const char *redis_client_prefix(const struct redis_client *c);
 
 /* The caller no longer wants the answer: cb will not be called. The
  * handle is invalid afterwards. */
