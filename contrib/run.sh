@@ -111,6 +111,8 @@ run: try, from another terminal:
   curl -i 'http://127.0.0.1:$LISTEN_PORT/v1/orders/42?verbose=1'  # version 1 directly, path /orders/42
   curl -i http://127.0.0.1:$LISTEN_PORT/nowhere                    # 404
   curl -i -X DELETE http://127.0.0.1:$LISTEN_PORT/orders/42        # 405
+  build/src/sluicectl alias get orders live                       # the admin API (127.0.0.1:9901)
+  build/src/sluicectl deploy start orders live 2 --strategy Canary20Percent20Seconds --watch
   kill -HUP $sluice_pid                                          # reload $CONFIG
 run: Ctrl-C stops the demo.
 
