@@ -6,7 +6,8 @@ errors starting; a slow target rolled back by a p99 alarm; 409 for a second
 deployment on the same alias (and for changing its alias meanwhile), 400 /
 404 for bad requests; stop, promote and rollback on request; a restart of
 sluice in the middle of a deployment (state_file), which resumes and
-finishes.  Then sluicectl against the real thing: deploy start --watch
+finishes; pre- and post-traffic hooks (2xx lets it go on, anything else
+rolls it back).  Then sluicectl against the real thing: deploy start --watch
 printing progress and the outcome (exit 0, or 1 for a rollback), alias
 get/set, publish, other commands, and exit code 3 when the admin API is
 down or silent."""
@@ -311,6 +312,52 @@ def test_latency_alarm_rolls_back():
             a = alias(sl)
             assert a["version"] == "1" and weights_of(a) == {}, a
         assert served(sl, 20) == {"1": 20}
+
+
+def hook_posts(up):
+    """The POSTs a hook upstream received: [(path, body_len), ...]."""
+    return [(p, n) for m, p, n in up.log() if m == "POST"]
+
+
+def test_hooks_that_answer_2xx_let_it_finish():
+    with sluice() as sl:
+        before = len(hook_posts(UP["v1"]))
+        d = start(sl, "a1", "2", hooks={"pre_traffic": "orders:1", "post_traffic": "orders:1"})
+        d = wait_dep(sl, d["id"], ended, 10 * h.SCALE, "the end of the deployment")
+        assert d["state"] == "succeeded", d
+        assert alias(sl, "a1")["version"] == "2"
+        posts = hook_posts(UP["v1"])[before:]
+        assert len(posts) == 2 and all(n > 0 for _, n in posts), \
+            "want a pre- and a post-traffic event POSTed, got %r" % posts
+
+
+def test_failing_pre_traffic_hook_rolls_back_before_any_traffic():
+    with sluice() as sl:
+        gen = alias(sl, "a2")["generation"]
+        d = start(sl, "a2", "2", strategy="Canary50Percent60Seconds",
+                  hooks={"pre_traffic": "orders:3"})
+        d = wait_dep(sl, d["id"], ended, 10 * h.SCALE, "the end of the deployment")
+        assert d["state"] == "rolled_back", d
+        assert "pre-traffic hook answered 500" in d["reason"], d
+        a = alias(sl, "a2")
+        assert a["version"] == "1" and weights_of(a) == {}, a
+        # the hook failed before the first step: the alias never moved
+        assert a["generation"] == gen, (gen, a)
+
+
+def test_failing_post_traffic_hook_rolls_back():
+    with sluice() as sl:
+        d = start(sl, "a3", "2", hooks={"post_traffic": "orders:3"})
+        d = wait_dep(sl, d["id"], ended, 10 * h.SCALE, "the end of the deployment")
+        assert d["state"] == "rolled_back", d
+        assert "post-traffic hook answered 500" in d["reason"], d
+        a = alias(sl, "a3")
+        assert a["version"] == "1" and weights_of(a) == {}, a
+        # a hook that names nothing is refused up front
+        r = api(sl, "POST", "/v1/deployments", {"function": "orders", "alias": "a3",
+                                                 "target_version": "2",
+                                                 "hooks": {"pre_traffic": "nope:1"}})
+        error_json(r, 400, "unknown hook target")
 
 
 def test_one_deployment_per_alias_and_bad_requests():
