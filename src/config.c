@@ -191,19 +191,28 @@ static int version_name_ok(const char *s)
 
 /* ------------------------------------------------------------ listeners */
 
+/* A listening address into *address (as written), *ss and *len; *len is
+ * 0 when it is not usable (reported). */
+static void parse_bind_address(struct config_loader *ld, json_t *v, char **address,
+                               struct sockaddr_storage *ss, socklen_t *len)
+{
+    const char *s = config_want_string(ld, v);
+    char why[CONFIG_MSG_MAX / 2], b[CONFIG_SHOW_BUF];
+
+    if (!s || !(*address = config_strdup(ld, s)))
+        return;
+    if (addr_parse_listen(s, ss, len, why, sizeof(why)) < 0) {
+        *len = 0;
+        config_error(ld, "invalid address %s: %s", config_show(b, s), why);
+    }
+}
+
 static void parse_listen_address(struct config_loader *ld, const struct config_field *f, json_t *v,
                                  void *obj)
 {
     struct listen_conf *l = obj;
-    const char *s = config_want_string(ld, v);
-    char why[CONFIG_MSG_MAX / 2], b[CONFIG_SHOW_BUF];
 
-    if (!s || !(l->address = config_strdup(ld, s)))
-        return;
-    if (addr_parse_listen(s, &l->addr, &l->addrlen, why, sizeof(why)) < 0) {
-        l->addrlen = 0;
-        config_error(ld, "invalid address %s: %s", config_show(b, s), why);
-    }
+    parse_bind_address(ld, v, &l->address, &l->addr, &l->addrlen);
 }
 
 static void parse_listen(struct config_loader *ld, const struct config_field *f, json_t *v,
@@ -260,15 +269,8 @@ static void parse_admin_address(struct config_loader *ld, const struct config_fi
                                 void *obj)
 {
     struct admin_conf *a = obj;
-    const char *s = config_want_string(ld, v);
-    char why[CONFIG_MSG_MAX / 2], b[CONFIG_SHOW_BUF];
 
-    if (!s || !(a->address = config_strdup(ld, s)))
-        return;
-    if (addr_parse_listen(s, &a->addr, &a->addrlen, why, sizeof(why)) < 0) {
-        a->addrlen = 0;
-        config_error(ld, "invalid address %s: %s", config_show(b, s), why);
-    }
+    parse_bind_address(ld, v, &a->address, &a->addr, &a->addrlen);
 }
 
 /* The token is read now: a missing or empty file is a config error, not a

@@ -43,9 +43,7 @@ struct control {
 
 /* ------------------------------------------------------------ helpers */
 
-static void answer(struct control_answer *a, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void answer(struct control_answer *a, int status, const char *fmt, ...)
+void control_answer_set(struct control_answer *a, int status, const char *fmt, ...)
 {
     va_list ap;
 
@@ -55,6 +53,9 @@ static void answer(struct control_answer *a, int status, const char *fmt, ...)
     vsnprintf(a->message, sizeof(a->message), fmt, ap);
     va_end(ap);
 }
+
+/* Shorter, for this file's many answers. */
+#define answer control_answer_set
 
 /* A definition as canonical text: equal definitions, equal text. NULL for
  * a NULL value or out of memory. The caller frees. */

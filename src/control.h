@@ -78,6 +78,10 @@ struct control_answer {
     char message[512]; /* when body is NULL and status >= 400 */
 };
 
+/* Sets a to status with a message (body NULL). */
+void control_answer_set(struct control_answer *a, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* GET /v1/functions and /v1/functions/{fn}. */
 void control_functions(struct control *ctl, struct control_answer *a);
 void control_function(struct control *ctl, const char *fn, struct control_answer *a);

@@ -4,6 +4,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,18 +86,7 @@ static double wall_now(void)
     return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
-static void answer(struct control_answer *a, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void answer(struct control_answer *a, int status, const char *fmt, ...)
-{
-    va_list ap;
-
-    a->status = status;
-    a->body = NULL;
-    va_start(ap, fmt);
-    vsnprintf(a->message, sizeof(a->message), fmt, ap);
-    va_end(ap);
-}
+#define answer control_answer_set
 
 static void deployment_free(struct deployment *d)
 {

@@ -490,24 +490,25 @@ static void on_connect_timer(evutil_socket_t fd, short what, void *arg)
 
 /* ------------------------------------------------------------ commands */
 
-static void on_get_reply(redisAsyncContext *ac, void *r, void *privdata)
+/* The common part of a reply to an op: bookkeeping, a lost connection,
+ * an unasked reply, an op nobody waits for any more. Returns 1 when the
+ * reply is for the op's caller, 0 when it has been dealt with here. */
+static int reply_for_caller(redisAsyncContext *ac, struct redis_op *op, const redisReply *reply)
 {
-    struct redis_op *op = privdata;
     struct redis_client *c = client_of(ac);
-    const redisReply *reply = r;
 
     op->in_hiredis = 0;
     if (!c) {
         /* a context we dropped: the op was answered already */
         op_release(op);
-        return;
+        return 0;
     }
     if (!reply) {
         /* hiredis is tearing the connection down (it failed) */
         client_log_down(c, ac->c.errstr[0] ? ac->c.errstr : "connection lost");
         client_detach(c, 0);
         op_release(op);
-        return;
+        return 0;
     }
     c->timeouts = 0;
     if (c->inflight)
@@ -515,8 +516,18 @@ static void on_get_reply(redisAsyncContext *ac, void *r, void *privdata)
     if (reply_unasked(ac, c) || !op->waiting || op->fail_now) {
         /* answered -1 already, or the caller left: nobody to tell */
         op_release(op);
-        return;
+        return 0;
     }
+    return 1;
+}
+
+static void on_get_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct redis_op *op = privdata;
+    const redisReply *reply = r;
+
+    if (!reply_for_caller(ac, op, reply))
+        return;
     if (reply->type == REDIS_REPLY_STRING)
         op_deliver(op, 1, reply->str, reply->len);
     else if (reply->type == REDIS_REPLY_NIL)
@@ -528,28 +539,9 @@ static void on_get_reply(redisAsyncContext *ac, void *r, void *privdata)
 static void on_cmd_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
     struct redis_op *op = privdata;
-    struct redis_client *c = client_of(ac);
-    const redisReply *reply = r;
 
-    op->in_hiredis = 0;
-    if (!c) {
-        op_release(op);
-        return;
-    }
-    if (!reply) {
-        client_log_down(c, ac->c.errstr[0] ? ac->c.errstr : "connection lost");
-        client_detach(c, 0);
-        op_release(op);
-        return;
-    }
-    c->timeouts = 0;
-    if (c->inflight)
-        c->inflight--;
-    if (reply_unasked(ac, c) || !op->waiting || op->fail_now) {
-        op_release(op);
-        return;
-    }
-    op_deliver_reply(op, reply);
+    if (reply_for_caller(ac, op, r))
+        op_deliver_reply(op, r);
 }
 
 static void on_set_reply(redisAsyncContext *ac, void *r, void *privdata)

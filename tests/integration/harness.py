@@ -830,6 +830,23 @@ def admin(port, method, path, body=None, token=None, headers=None, timeout=10.0)
     return http(port, method, path, headers=hdrs, body=data, timeout=timeout)
 
 
+def ok_json(resp, status=200, what=""):
+    """Asserts resp is a JSON answer with status; returns the body."""
+    assert resp.status == status, "%sstatus %d, want %d: %r" \
+        % (what + ": " if what else "", resp.status, status, resp.body[:400])
+    ctype = resp.headers.get("content-type", "")
+    assert ctype.startswith("application/json"), "content-type %r" % ctype
+    return resp.json()
+
+
+def error_json(resp, status, what=""):
+    """Asserts resp is an error answer: status and {"message": "..."}."""
+    body = ok_json(resp, status, what)
+    assert isinstance(body.get("message"), str) and body["message"].strip(), \
+        "%s: no message in %r" % (what, body)
+    return body
+
+
 def run_ctl(args, admin_url=None, token_file=None, timeout=30.0, env=None):
     """Runs sluicectl with args to completion (admin_url and token_file
     become --admin and --token-file); returns (exit code, stdout, stderr).

@@ -92,28 +92,11 @@ def api(sl, method, path, body=None, token=TOKEN, headers=None):
     return h.admin(sl.admin_port, method, path, body, token, headers)
 
 
-def ok_json(resp, status=200, what=""):
-    """Asserts resp is a JSON answer with status; returns the body."""
-    assert resp.status == status, "%sstatus %d, want %d: %r" \
-        % (what + ": " if what else "", resp.status, status, resp.body[:400])
-    ctype = resp.headers.get("content-type", "")
-    assert ctype.startswith("application/json"), "content-type %r" % ctype
-    return resp.json()
-
-
-def error_json(resp, status, what=""):
-    """Asserts resp is an error answer: status and {"message": "..."}."""
-    body = ok_json(resp, status, what)
-    assert isinstance(body.get("message"), str) and body["message"].strip(), \
-        "%s: no message in %r" % (what, body)
-    return body
-
-
 ALIAS_PATH = "/v1/functions/orders/aliases/%s"
 
 
 def alias(sl, name="live"):
-    return ok_json(api(sl, "GET", ALIAS_PATH % name), 200, "GET alias " + name)
+    return h.ok_json(api(sl, "GET", ALIAS_PATH % name), 200, "GET alias " + name)
 
 
 def put_alias(sl, state, name="live", if_match=None, token=TOKEN):
@@ -233,7 +216,7 @@ def requests_by_alias(fams, function):
 def test_healthz_without_token():
     with sluice() as sl:
         r = h.admin(sl.admin_port, "GET", "/healthz")
-        assert ok_json(r) == {"status": "ok"}, r.body
+        assert h.ok_json(r) == {"status": "ok"}, r.body
 
 
 def test_401_without_or_with_a_wrong_token():
@@ -246,20 +229,20 @@ def test_401_without_or_with_a_wrong_token():
                                  ("POST", "/v1/reload"), ("PUT", ALIAS_PATH % "live")):
                 body = {"version": "2"} if method == "PUT" else None
                 r = api(sl, method, path, body, token=token)
-                error_json(r, 401, "%s, %s %s" % (what, method, path))
+                h.error_json(r, 401, "%s, %s %s" % (what, method, path))
                 www = r.headers.get("www-authenticate", "")
                 assert re.match(r'Bearer\s+realm="sluice-admin"', www), \
                     "%s: WWW-Authenticate %r" % (what, www)
         r = h.admin(sl.admin_port, "GET", "/v1/functions",
                     headers={"Authorization": "Basic " + "YWRtaW46" + TOKEN})
-        error_json(r, 401, "Basic credentials")
+        h.error_json(r, 401, "Basic credentials")
         assert alias(sl)["version"] == "1", "a refused PUT changed the alias"
-        ok_json(api(sl, "GET", "/v1/functions"), 200, "the right token")
+        h.ok_json(api(sl, "GET", "/v1/functions"), 200, "the right token")
 
 
 def test_no_token_file_means_loopback_only():
     with sluice(token_file=False) as sl:
-        ok_json(api(sl, "GET", "/v1/functions", token=None), 200, "loopback, no token file")
+        h.ok_json(api(sl, "GET", "/v1/functions", token=None), 200, "loopback, no token file")
     cfg = config(token_file=False)
     cfg["admin"]["address"] = "0.0.0.0:%d" % h.free_port()
     path = os.path.join(TMP, "open-admin.json")
@@ -272,14 +255,14 @@ def test_no_token_file_means_loopback_only():
 
 def test_get_functions_function_alias():
     with sluice() as sl:
-        fns = ok_json(api(sl, "GET", "/v1/functions"))["functions"]
+        fns = h.ok_json(api(sl, "GET", "/v1/functions"))["functions"]
         by_name = {f["name"]: f for f in fns}
         assert set(by_name) == {"orders", "solo"}, fns
         assert sorted(by_name["orders"]["versions"]) == sorted(["1", "2", "3", "$LATEST"])
         assert sorted(by_name["orders"]["aliases"]) == ["beta", "live"]
         assert by_name["solo"]["versions"] == ["1"] and by_name["solo"]["aliases"] == []
 
-        f = ok_json(api(sl, "GET", "/v1/functions/orders"))
+        f = h.ok_json(api(sl, "GET", "/v1/functions/orders"))
         assert f["name"] == "orders" and f["timeout_ms"] == 3000, f
         assert "memory_mb" in f and "max_concurrency" in f, f
         assert set(f["versions"]) == {"1", "2", "3", "$LATEST"}, f["versions"]
@@ -301,7 +284,7 @@ def test_put_alias_moves_the_traffic():
         assert versions_served(sl, 20) == {"1": 20}
         a = alias(sl)
         r = put_alias(sl, {"version": "1", "weights": {"2": 1.0}}, if_match=str(a["generation"]))
-        b = ok_json(r, 200, "PUT weights {2: 1.0}")
+        b = h.ok_json(r, 200, "PUT weights {2: 1.0}")
         assert b["version"] == "1" and weights_of(b) == {"2": 1.0}, b
         assert b["generation"] == a["generation"] + 1 and b["source"] == "runtime", b
         assert alias(sl) == b, "GET after PUT differs from the PUT's answer"
@@ -315,7 +298,7 @@ def test_put_alias_moves_the_traffic():
         # a new primary, no weights: version 3 for everyone, "function",
         # "alias", "generation" and "source" in the body are ignored
         body = dict(b, version="3", weights={}, generation=12345, source="config")
-        c = ok_json(put_alias(sl, body), 200, "PUT version 3")
+        c = h.ok_json(put_alias(sl, body), 200, "PUT version 3")
         assert c["version"] == "3" and weights_of(c) == {}, c
         assert c["generation"] == b["generation"] + 1, c
         assert versions_served(sl, 20) == {"3": 20}
@@ -324,14 +307,14 @@ def test_put_alias_moves_the_traffic():
 def test_stale_if_match_412():
     with sluice() as sl:
         g = alias(sl)["generation"]
-        ok_json(put_alias(sl, {"version": "2"}, if_match=str(g)), 200, "first writer")
+        h.ok_json(put_alias(sl, {"version": "2"}, if_match=str(g)), 200, "first writer")
         r = put_alias(sl, {"version": "3"}, if_match=str(g))
-        body = error_json(r, 412, "second writer with the same generation")
+        body = h.error_json(r, 412, "second writer with the same generation")
         assert body.get("generation") == g + 1, "412 body %r, want generation %d" % (body, g + 1)
         assert alias(sl)["version"] == "2", "a 412 changed the alias"
         assert versions_served(sl, 10) == {"2": 10}
-        ok_json(put_alias(sl, {"version": "3"}, if_match='"%d"' % (g + 1)), 200, "quoted If-Match")
-        ok_json(put_alias(sl, {"version": "1"}), 200, "no If-Match")
+        h.ok_json(put_alias(sl, {"version": "3"}, if_match='"%d"' % (g + 1)), 200, "quoted If-Match")
+        h.ok_json(put_alias(sl, {"version": "1"}), 200, "no If-Match")
         assert alias(sl)["generation"] == g + 3
 
 
@@ -350,7 +333,7 @@ def test_invalid_alias_400():
             ("not JSON", "{\"version\": "),
         ]
         for what, body in cases:
-            error_json(put_alias(sl, body), 400, what)
+            h.error_json(put_alias(sl, body), 400, what)
         assert alias(sl) == before, "a refused PUT changed the alias"
         assert versions_served(sl, 10) == {"1": 10}
 
@@ -369,13 +352,13 @@ def test_404_and_405():
                 ("DELETE", "/v1/authorizers/nope/cache", None),
                 ("GET", "/v1/nothing-here", None),
                 ("GET", "/nothing", None)]:
-            error_json(api(sl, method, path, body), 404, "%s %s" % (method, path))
+            h.error_json(api(sl, method, path, body), 404, "%s %s" % (method, path))
         for method, path, allowed in [("DELETE", "/v1/functions", "GET"),
                                       ("GET", "/v1/reload", "POST"),
                                       ("GET", "/v1/functions/orders/versions", "POST"),
                                       ("POST", ALIAS_PATH % "live", "PUT")]:
             r = api(sl, method, path)
-            error_json(r, 405, "%s %s" % (method, path))
+            h.error_json(r, 405, "%s %s" % (method, path))
             allow = {m.strip().upper() for m in r.headers.get("allow", "").split(",")}
             assert allowed in allow, "%s %s: Allow %r" % (method, path, r.headers.get("allow"))
 
@@ -384,36 +367,36 @@ def test_publish_versions():
     with sluice() as sl:
         vpath = "/v1/functions/orders/versions"
         new_def = {"handler": {"type": "http", "url": UP["extra"].url}, "timeout_ms": 2000}
-        b = ok_json(api(sl, "POST", vpath, new_def), 201, "a new definition")
+        b = h.ok_json(api(sl, "POST", vpath, new_def), 201, "a new definition")
         assert b["version"] == "4", "1 + the highest version (3), got %r" % b
-        b = ok_json(api(sl, "POST", vpath, new_def), 200, "the same definition again")
+        b = h.ok_json(api(sl, "POST", vpath, new_def), 200, "the same definition again")
         assert b["version"] == "4", b
-        b = ok_json(api(sl, "POST", vpath, {"handler": {"type": "http", "url": UP["v2"].url}}),
+        b = h.ok_json(api(sl, "POST", vpath, {"handler": {"type": "http", "url": UP["v2"].url}}),
                     200, "version 2's definition")
         assert b["version"] == "2", "an identical definition is version 2, got %r" % b
-        b = ok_json(api(sl, "POST", vpath, {}), 201, "publish $LATEST")
+        b = h.ok_json(api(sl, "POST", vpath, {}), 201, "publish $LATEST")
         assert b["version"] == "5", b
-        b = ok_json(api(sl, "POST", vpath, {}), 200, "publish $LATEST again")
+        b = h.ok_json(api(sl, "POST", vpath, {}), 200, "publish $LATEST again")
         assert b["version"] == "5", b
 
-        f = ok_json(api(sl, "GET", "/v1/functions/orders"))
+        f = h.ok_json(api(sl, "GET", "/v1/functions/orders"))
         assert set(f["versions"]) == {"1", "2", "3", "4", "5", "$LATEST"}, f["versions"]
         assert f["versions"]["4"]["handler"] == new_def["handler"], f["versions"]["4"]
         assert f["versions"]["5"]["handler"]["url"] == UP["latest"].url, f["versions"]["5"]
 
         # a published version serves like any other
-        ok_json(put_alias(sl, {"version": "4"}), 200, "alias to version 4")
+        h.ok_json(put_alias(sl, {"version": "4"}), 200, "alias to version 4")
         before = UP["extra"].requests()
         assert versions_served(sl, 10, upstream_of={"4": "extra"}) == {"4": 10}
         assert UP["extra"].requests() - before == 10
-        ok_json(put_alias(sl, {"version": "5"}), 200, "alias to version 5")
+        h.ok_json(put_alias(sl, {"version": "5"}), 200, "alias to version 5")
         assert versions_served(sl, 5, upstream_of={"5": "latest"}) == {"5": 5}
 
-        error_json(api(sl, "POST", vpath, {"handler": {"type": "nope"}}), 400, "bad handler")
-        error_json(api(sl, "POST", vpath, {"handler": {"type": "http", "url": UP["v1"].url},
+        h.error_json(api(sl, "POST", vpath, {"handler": {"type": "nope"}}), 400, "bad handler")
+        h.error_json(api(sl, "POST", vpath, {"handler": {"type": "http", "url": UP["v1"].url},
                                            "no_such_key": 1}), 400, "unknown key")
-        error_json(api(sl, "POST", "/v1/functions/solo/versions", {}), 400, "{} without $LATEST")
-        assert set(ok_json(api(sl, "GET", "/v1/functions/orders"))["versions"]) == \
+        h.error_json(api(sl, "POST", "/v1/functions/solo/versions", {}), 400, "{} without $LATEST")
+        assert set(h.ok_json(api(sl, "GET", "/v1/functions/orders"))["versions"]) == \
             {"1", "2", "3", "4", "5", "$LATEST"}, "a refused publish added a version"
 
 
@@ -423,7 +406,7 @@ def test_reload_good_then_bad():
                       extra_routes=[h.route("GET /new/{id}", "orders:beta")])
         assert h.http(sl.port, "GET", "/new/1").status == 404
         sl.write_config(good)
-        b = ok_json(api(sl, "POST", "/v1/reload"), 200, "reload of a good config")
+        b = h.ok_json(api(sl, "POST", "/v1/reload"), 200, "reload of a good config")
         assert b == {"status": "reloaded", "routes": len(good["routes"]),
                      "functions": len(good["functions"])}, b
         assert versions_served(sl, 5, "/new/1") == {"3": 5}, "the new route does not work"
@@ -433,7 +416,7 @@ def test_reload_good_then_bad():
         bad_index = len(bad["routes"]) - 1
         text, spans = sl.config_text(bad)
         sl.write_config(text=text)
-        b = error_json(api(sl, "POST", "/v1/reload"), 400, "reload of a bad config")
+        b = h.error_json(api(sl, "POST", "/v1/reload"), 400, "reload of a bad config")
         assert b["message"].startswith("config has errors"), b
         assert isinstance(b.get("errors"), list) and b["errors"], b
         want_line = spans[("routes", bad_index, "target")][0]
@@ -474,7 +457,7 @@ def test_authorizer_cache_flush():
                 rec = sl.wait_access_log(lambda x: x.get("request_id") == rid)
                 return rec.get("auth_cache") == "miss"
             h.wait_for(verified_again, 3 * h.SCALE, 0.1, "a miss after the flush")
-        error_json(api(sl, "DELETE", "/v1/authorizers/nope/cache"), 404, "unknown authorizer")
+        h.error_json(api(sl, "DELETE", "/v1/authorizers/nope/cache"), 404, "unknown authorizer")
 
 
 def test_metrics_prometheus_text():
@@ -504,7 +487,7 @@ def test_metrics_prometheus_text():
         except AssertionError:
             raise AssertionError("requests counted by alias %r, want %r" % (last[0], want))
         assert counted() == want, "more requests counted than sent: %r" % counted()
-        error_json(api(sl, "GET", "/metrics", token=None), 401, "metrics without a token")
+        h.error_json(api(sl, "GET", "/metrics", token=None), 401, "metrics without a token")
 
 
 def test_runtime_alias_state_across_restart_and_reload():
@@ -516,7 +499,7 @@ def test_runtime_alias_state_across_restart_and_reload():
     state."""
     state = os.path.join(TMP, "state-%s.json" % uuid.uuid4().hex[:8])
     with sluice(state_file=state) as sl:
-        b = ok_json(put_alias(sl, {"version": "1", "weights": {"2": 1.0}}), 200, "PUT")
+        b = h.ok_json(put_alias(sl, {"version": "1", "weights": {"2": 1.0}}), 200, "PUT")
         h.wait_for(lambda: os.path.exists(state), 3 * h.SCALE, 0.05, "the state file")
         with open(state) as f:
             json.load(f)  # written whole (atomically), so always complete JSON
@@ -532,7 +515,7 @@ def test_runtime_alias_state_across_restart_and_reload():
         cfg = config(state_file=state, admin_port=sl.admin_port, listen_port=sl.port,
                      extra_routes=[h.route("GET /other/{id}", "orders:beta")])
         sl.write_config(cfg)
-        ok_json(api(sl, "POST", "/v1/reload"), 200, "unrelated reload")
+        h.ok_json(api(sl, "POST", "/v1/reload"), 200, "unrelated reload")
         a = alias(sl)
         assert weights_of(a) == {"2": 1.0} and a["source"] == "runtime", \
             "an unrelated reload dropped the runtime state: %r" % a
@@ -543,7 +526,7 @@ def test_runtime_alias_state_across_restart_and_reload():
                      live={"version": "3"},
                      extra_routes=[h.route("GET /other/{id}", "orders:beta")])
         sl.write_config(cfg)
-        ok_json(api(sl, "POST", "/v1/reload"), 200, "reload changing live")
+        h.ok_json(api(sl, "POST", "/v1/reload"), 200, "reload changing live")
         a = alias(sl)
         assert a["version"] == "3" and weights_of(a) == {} and a["source"] == "config", \
             "the config's new definition did not win: %r" % a

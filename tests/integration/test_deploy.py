@@ -81,21 +81,8 @@ def api(sl, method, path, body=None, token=TOKEN):
     return h.admin(sl.admin_port, method, path, body, token)
 
 
-def ok_json(resp, status=200, what=""):
-    assert resp.status == status, "%sstatus %d, want %d: %r" \
-        % (what + ": " if what else "", resp.status, status, resp.body[:400])
-    return resp.json()
-
-
-def error_json(resp, status, what=""):
-    body = ok_json(resp, status, what)
-    assert isinstance(body.get("message"), str) and body["message"].strip(), \
-        "%s: no message in %r" % (what, body)
-    return body
-
-
 def alias(sl, name="live"):
-    return ok_json(api(sl, "GET", "/v1/functions/orders/aliases/" + name), 200, "alias " + name)
+    return h.ok_json(api(sl, "GET", "/v1/functions/orders/aliases/" + name), 200, "alias " + name)
 
 
 def weights_of(a):
@@ -109,12 +96,12 @@ def start(sl, alias_name, target, strategy=None, alarms=None, status=201, **more
     if alarms is not None:
         body["alarms"] = alarms
     body.update(more)
-    return ok_json(api(sl, "POST", "/v1/deployments", body), status,
+    return h.ok_json(api(sl, "POST", "/v1/deployments", body), status,
                    "start %s -> %s" % (alias_name, target))
 
 
 def dep(sl, dep_id):
-    return ok_json(api(sl, "GET", "/v1/deployments/" + dep_id), 200, "GET deployment")
+    return h.ok_json(api(sl, "GET", "/v1/deployments/" + dep_id), 200, "GET deployment")
 
 
 def wait_dep(sl, dep_id, pred, timeout, what):
@@ -357,23 +344,23 @@ def test_failing_post_traffic_hook_rolls_back():
         r = api(sl, "POST", "/v1/deployments", {"function": "orders", "alias": "a3",
                                                  "target_version": "2",
                                                  "hooks": {"pre_traffic": "nope:1"}})
-        error_json(r, 400, "unknown hook target")
+        h.error_json(r, 400, "unknown hook target")
 
 
 def test_one_deployment_per_alias_and_bad_requests():
     with sluice() as sl:
         d1 = start(sl, "live", "2", strategy="Canary10Percent10Minutes")
-        error_json(api(sl, "POST", "/v1/deployments",
+        h.error_json(api(sl, "POST", "/v1/deployments",
                        {"function": "orders", "alias": "live", "target_version": "2"}), 409,
                    "a second deployment on live")
-        error_json(api(sl, "PUT", "/v1/functions/orders/aliases/live", {"version": "2"}), 409,
+        h.error_json(api(sl, "PUT", "/v1/functions/orders/aliases/live", {"version": "2"}), 409,
                    "changing live while it deploys")
         d2 = start(sl, "a1", "2")  # another alias is free; AllAtOnce by default
         assert d2["strategy"] == "AllAtOnce", d2
         d2 = wait_dep(sl, d2["id"], ended, 5 * h.SCALE, "the AllAtOnce deployment")
         assert d2["state"] == "succeeded" and alias(sl, "a1")["version"] == "2", d2
         assert dep(sl, d1["id"])["state"] in ("pending", "shifting"), "the first one moved"
-        listed = ok_json(api(sl, "GET", "/v1/deployments"))["deployments"]
+        listed = h.ok_json(api(sl, "GET", "/v1/deployments"))["deployments"]
         assert [x["id"] for x in listed] == [d2["id"], d1["id"]], \
             "want newest first: %r" % [(x["id"], x["created_at"]) for x in listed]
 
@@ -386,9 +373,9 @@ def test_one_deployment_per_alias_and_bad_requests():
                 ("target is the primary", dict(base, target_version="1"), 400),
                 ("unknown function", dict(base, function="nope"), 404),
                 ("unknown alias", dict(base, alias="nope"), 404)]:
-            error_json(api(sl, "POST", "/v1/deployments", body), status, what)
+            h.error_json(api(sl, "POST", "/v1/deployments", body), status, what)
         assert alias(sl, "a2")["version"] == "1" and weights_of(alias(sl, "a2")) == {}
-        assert len(ok_json(api(sl, "GET", "/v1/deployments"))["deployments"]) == 2
+        assert len(h.ok_json(api(sl, "GET", "/v1/deployments"))["deployments"]) == 2
 
 
 def test_stop_promote_rollback_on_request():
@@ -399,24 +386,24 @@ def test_stop_promote_rollback_on_request():
         for a in ("a1", "a2", "a3"):
             wait_dep(sl, ids[a], shifting_at(0.5), 5 * h.SCALE, "%s at 50%%" % a)
 
-        d = ok_json(api(sl, "POST", "/v1/deployments/%s/stop" % ids["a1"]), 200, "stop")
+        d = h.ok_json(api(sl, "POST", "/v1/deployments/%s/stop" % ids["a1"]), 200, "stop")
         assert d["state"] == "stopped" and d["ended_at"] is not None, d
         a = alias(sl, "a1")
         assert a["version"] == "1" and weights_of(a) == {"2": 0.5}, "stop moved weights: %r" % a
 
-        d = ok_json(api(sl, "POST", "/v1/deployments/%s/promote" % ids["a2"]), 200, "promote")
+        d = h.ok_json(api(sl, "POST", "/v1/deployments/%s/promote" % ids["a2"]), 200, "promote")
         assert d["state"] == "succeeded" and d["weight"] == 1.0, d
         a = alias(sl, "a2")
         assert a["version"] == "2" and weights_of(a) == {}, "after promote: %r" % a
 
-        d = ok_json(api(sl, "POST", "/v1/deployments/%s/rollback" % ids["a3"]), 200, "rollback")
+        d = h.ok_json(api(sl, "POST", "/v1/deployments/%s/rollback" % ids["a3"]), 200, "rollback")
         assert d["state"] == "rolled_back" and "request" in (d["reason"] or ""), d
         a = alias(sl, "a3")
         assert a["version"] == "1" and weights_of(a) == {}, "after rollback: %r" % a
 
         for a in ("a1", "a2", "a3"):  # ended: no action applies any more
             for action in ("stop", "promote", "rollback"):
-                error_json(api(sl, "POST", "/v1/deployments/%s/%s" % (ids[a], action)), 409,
+                h.error_json(api(sl, "POST", "/v1/deployments/%s/%s" % (ids[a], action)), 409,
                            "%s on the ended deployment of %s" % (action, a))
         assert served(sl, 20, "/a2/1") == {"2": 20}
         assert served(sl, 20, "/a3/1") == {"1": 20}
@@ -542,7 +529,7 @@ def test_sluicectl_publish():
             (code, out, err)
         code, out, err = ctl(sl, "publish", "orders")  # $LATEST
         assert (code, out) == (0, "published orders version 6 (new)\n"), (code, out, err)
-        f = ok_json(api(sl, "GET", "/v1/functions/orders"))
+        f = h.ok_json(api(sl, "GET", "/v1/functions/orders"))
         assert f["versions"]["5"]["handler"]["url"] == UP["extra"].url, f["versions"]
         with open(path, "w") as f:
             f.write('{"handler": ')
