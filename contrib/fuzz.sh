@@ -45,8 +45,9 @@ declare -A MAX_LEN=(
     [router]=4096
     [jwt]=4096
     [jwks]=16384
+    [lambda_result]=8192
 )
-TARGETS_ALL=(http_request http_response chunked config router jwt jwks)
+TARGETS_ALL=(http_request http_response chunked config router jwt jwks lambda_result)
 # target -> dictionary in tests/fuzz/
 declare -A DICT=(
     [http_request]=http.dict
@@ -56,6 +57,7 @@ declare -A DICT=(
     [router]=router.dict
     [jwt]=json.dict
     [jwks]=json.dict
+    [lambda_result]=json.dict
 )
 
 msg() { printf 'fuzz: %s\n' "$*" >&2; }

@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "addr.h"
 #include "alias.h"
 #include "config_parse.h"
+#include "luabox.h"
 #include "router.h"
 #include "selector.h"
 #include "util.h"
@@ -26,6 +28,8 @@
 #define CONFIG_MAX_FILE_BYTES (16u << 20)
 #define CONFIG_MAX_VERSION UINT32_MAX
 #define CONFIG_MAX_METHOD 20
+/* A Lua function file above this is refused: it is held in memory. */
+#define CONFIG_MAX_LUA_FILE_BYTES (4u << 20)
 /* Weights are decimal fractions read as doubles: 0.33 + 0.56 + 0.11 must not
  * fail for landing a hair above 1. */
 #define WEIGHT_EPSILON 1e-9
@@ -39,6 +43,9 @@ static const char *check_log_access(const char *s);
 static const char *check_log_error(const char *s);
 static const char *check_state_file(const char *s);
 static config_parse_fn parse_admin;
+static config_parse_fn parse_invoke_endpoint, parse_invoke_function_name;
+static config_parse_fn parse_lua_file;
+static const char *check_lua_handler(const char *s);
 
 /* ------------------------------------------------------------ the tables */
 
@@ -91,10 +98,29 @@ static const struct config_field http_handler_fields[] = {
     F_END,
 };
 
+/* Fields of an invoke handler; endpoint first: the path is built from it
+ * and the function name. */
+static const struct config_field invoke_handler_fields[] = {
+    F_CUSTOM("type", 0, config_parse_checked_elsewhere),
+    F_CUSTOM("endpoint", FIELD_REQUIRED, parse_invoke_endpoint),
+    F_CUSTOM("function_name", FIELD_REQUIRED, parse_invoke_function_name),
+    F_END,
+};
+
+/* Fields of a lua handler; the file last: its key covers the handler name. */
+static const struct config_field lua_handler_fields[] = {
+    F_CUSTOM("type", 0, config_parse_checked_elsewhere),
+    F_STR("handler", struct fn_version, lua.handler, "handler", check_lua_handler),
+    F_U32("warm_states", struct fn_version, lua.warm_states, 0, 1024, 4),
+    F_U32("idle_s", struct fn_version, lua.idle_s, 1, 86400, 300),
+    F_CUSTOM("file", FIELD_REQUIRED, parse_lua_file),
+    F_END,
+};
+
 static const struct config_kind handler_kinds[] = {
     { .name = "http", .kind = HANDLER_HTTP, .fields = http_handler_fields },
-    { .name = "invoke" },
-    { .name = "lua" },
+    { .name = "invoke", .kind = HANDLER_INVOKE, .fields = invoke_handler_fields },
+    { .name = "lua", .kind = HANDLER_LUA, .fields = lua_handler_fields },
     { .name = NULL },
 };
 
@@ -137,12 +163,17 @@ static const struct config_field function_fields[] = {
     F_END,
 };
 
+/* Indexed by enum payload_version. */
+static const char *const payload_names[] = { "2.0", "1.0", NULL };
+_Static_assert(sizeof(enum payload_version) == sizeof(int), "FIELD_ENUM writes an int");
+
 static const struct config_field route_fields[] = {
     F_CUSTOM("route", FIELD_REQUIRED, parse_route_spec),
     F_CUSTOM("target", FIELD_REQUIRED, parse_route_target),
     F_U32("timeout_ms", struct route, timeout_ms, 0, 900000, 0),
     F_CUSTOM("authorizer", 0, parse_route_authorizer),
     F_CUSTOM("scopes", 0, parse_route_scopes),
+    F_ENUM("payload", struct route, payload, payload_names, PAYLOAD_V2),
     F_END,
 };
 
@@ -344,6 +375,148 @@ static void parse_http_url(struct config_loader *ld, const struct config_field *
     t->authority = config_strdup(ld, u.authority);
     t->base_path = slice_dup((struct slice){ u.path, u.path_len });
     if (!t->base_path)
+        ld->oom = 1;
+}
+
+/* The Invoke API endpoint: "http://host[:port][/path]", resolved now. */
+static void parse_invoke_endpoint(struct config_loader *ld, const struct config_field *f,
+                                  json_t *v, void *obj)
+{
+    struct invoke_target *t = &((struct fn_version *)obj)->invoke;
+    const char *s = config_want_string(ld, v);
+    char why[CONFIG_MSG_MAX / 2], b[CONFIG_SHOW_BUF];
+    struct addr_url u;
+
+    if (!s || !(t->endpoint = config_strdup(ld, s)))
+        return;
+    if (addr_parse_http_url(s, &u, why, sizeof(why)) < 0) {
+        config_error(ld, "invalid endpoint %s: %s", config_show(b, s), why);
+        return;
+    }
+    t->addr = u.addr;
+    t->addrlen = u.addrlen;
+    t->authority = config_strdup(ld, u.authority);
+    /* the endpoint's path for now; the function name completes it */
+    t->path = slice_dup((struct slice){ u.path, u.path_len });
+    if (!t->path)
+        ld->oom = 1;
+}
+
+/* Why s is not a Lambda function name, or NULL: a name of letters, digits,
+ * '-' and '_', then optionally ':' and a qualifier (a version number, an
+ * alias or $LATEST), 170 characters at most as AWS allows for the
+ * partial-ARN form. Nothing else may appear: the name goes into the
+ * request path as it is, with no escaping. */
+static const char *invoke_name_problem(const char *s)
+{
+    size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
+    size_t len = strlen(s);
+
+    if (len == 0 || len > 170)
+        return "expected 1 to 170 characters";
+    if (n == 0)
+        return "expected letters, digits, '-' or '_' before any ':'";
+    if (s[n] == '\0')
+        return NULL;
+    if (s[n] != ':')
+        return "expected only letters, digits, '-', '_' and one ':' before a qualifier";
+    s += n + 1;
+    n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_$");
+    if (n == 0 || s[n] != '\0')
+        return "expected a qualifier of letters, digits, '-', '_' or '$' after ':'";
+    return NULL;
+}
+
+static void parse_invoke_function_name(struct config_loader *ld, const struct config_field *f,
+                                       json_t *v, void *obj)
+{
+    static const char pre[] = "/2015-03-31/functions/", post[] = "/invocations";
+    struct invoke_target *t = &((struct fn_version *)obj)->invoke;
+    const char *s = config_want_string(ld, v), *why;
+    char b[CONFIG_SHOW_BUF];
+    size_t blen, nlen;
+    char *path;
+
+    if (!s || !(t->function_name = config_strdup(ld, s)))
+        return;
+    if ((why = invoke_name_problem(s))) {
+        config_error(ld, "invalid function name %s: %s", config_show(b, s), why);
+        return;
+    }
+    if (!t->path)
+        return; /* the endpoint was refused (reported there) */
+    blen = strlen(t->path);
+    nlen = strlen(s);
+    path = malloc(blen + sizeof(pre) - 1 + nlen + sizeof(post));
+    if (!path) {
+        ld->oom = 1;
+        return;
+    }
+    memcpy(path, t->path, blen);
+    memcpy(path + blen, pre, sizeof(pre) - 1);
+    memcpy(path + blen + sizeof(pre) - 1, s, nlen);
+    memcpy(path + blen + sizeof(pre) - 1 + nlen, post, sizeof(post));
+    free(t->path);
+    t->path = path;
+}
+
+/* A Lua identifier: what the handler name must be to be a function's name. */
+static const char *check_lua_handler(const char *s)
+{
+    size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
+
+    if (n == 0 || n > CONFIG_MAX_NAME || s[n] != '\0' || (s[0] >= '0' && s[0] <= '9'))
+        return "expected a Lua name: 1 to 64 letters, digits and '_', not starting with a digit";
+    return NULL;
+}
+
+/* The key of a Lua version's warm states: SHA-256 of what the states are
+ * made from. Returns 0, or -1 when OpenSSL fails (out of memory). */
+static int lua_state_key(const struct fn_version *ver, unsigned char out[32])
+{
+    const struct lua_target *t = &ver->lua;
+    const char *parts[] = { ver->fn->name, ver->name, t->file, t->handler };
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned int n = 0;
+    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+
+    /* each part with its NUL: ("ab", "c") and ("a", "bc") differ */
+    for (size_t i = 0; ok && i < sizeof(parts) / sizeof(parts[0]); i++)
+        ok = EVP_DigestUpdate(ctx, parts[i], strlen(parts[i]) + 1);
+    ok = ok && EVP_DigestUpdate(ctx, t->source, t->source_len) && EVP_DigestFinal_ex(ctx, out, &n);
+    EVP_MD_CTX_free(ctx);
+    return ok && n == 32 ? 0 : -1;
+}
+
+/* The Lua file: read now and compiled (never run), so a missing file or a
+ * syntax error is a config error naming the file's line; its text is kept
+ * for the states (see struct lua_target). Paths are relative to the
+ * working directory, as every other file of the config. */
+static void parse_lua_file(struct config_loader *ld, const struct config_field *f, json_t *v,
+                           void *obj)
+{
+    struct fn_version *ver = obj;
+    struct lua_target *t = &ver->lua;
+    const char *s = config_want_string(ld, v);
+    char why[CONFIG_MSG_MAX / 2], b[CONFIG_SHOW_BUF];
+
+    if (!s || !(t->file = config_strdup(ld, s)))
+        return;
+    if (!s[0]) {
+        config_error(ld, "expected the path of a Lua file");
+        return;
+    }
+    t->source = config_read_file(s, CONFIG_MAX_LUA_FILE_BYTES, &t->source_len, why, sizeof(why));
+    if (!t->source) {
+        config_error(ld, "Lua file %s: %s", config_show(b, s), why);
+        return;
+    }
+    if (luabox_check(t->source, t->source_len, s, why, sizeof(why)) < 0) {
+        config_error(ld, "Lua file does not compile: %s", why);
+        return;
+    }
+    /* without a handler name (refused, and reported there) no key is needed */
+    if (t->handler && lua_state_key(ver, t->key) < 0)
         ld->oom = 1;
 }
 
@@ -956,6 +1129,13 @@ static void function_free(struct function *fn)
         free(v->http.host);
         free(v->http.authority);
         free(v->http.base_path);
+        free(v->invoke.endpoint);
+        free(v->invoke.function_name);
+        free(v->invoke.authority);
+        free(v->invoke.path);
+        free(v->lua.file);
+        free(v->lua.handler);
+        free(v->lua.source);
     }
     for (size_t i = 0; i < fn->naliases; i++)
         alias_free(&fn->aliases[i]);

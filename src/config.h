@@ -21,6 +21,8 @@ struct metrics_series;
 
 enum handler_kind {
     HANDLER_HTTP = 0,
+    HANDLER_INVOKE, /* a function behind the Lambda Invoke API (handler_invoke.c) */
+    HANDLER_LUA,    /* a Lua file run in process (handler_lua.c) */
 };
 
 enum log_level { LOG_LEVEL_ERROR = 0, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
@@ -50,15 +52,55 @@ struct http_target {
     socklen_t addrlen;
 };
 
+/* Where an invoke handler sends invocations: a Lambda Invoke API endpoint
+ * (an emulator: the Runtime Interface Emulator, sam local start-lambda,
+ * serverless-offline, LocalStack) and the function's name there. The
+ * address is resolved when the config is loaded, as for http targets. */
+struct invoke_target {
+    char *endpoint;      /* as written */
+    char *function_name; /* "name" or "name:qualifier" */
+    char *authority;     /* "host:port" as sent in Host (port omitted when 80) */
+    /* the request path: the endpoint's path, then
+     * "/2015-03-31/functions/NAME/invocations" */
+    char *path;
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+};
+
+/* A Lua function: the file's text as it was when the config was loaded
+ * (and compiled then), so every state of a snapshot runs the code that was
+ * checked, whatever happens to the file later. */
+struct lua_target {
+    char *file;        /* as written */
+    char *handler;     /* the function called, default "handler" */
+    char *source;      /* the file's text; source_len bytes (NUL-terminated) */
+    size_t source_len;
+    /* SHA-256 of the function and version names, file, handler name and
+     * source: a worker's warm states are kept under it, so a reload that
+     * keeps all of them keeps its warm states, and any change starts anew */
+    unsigned char key[32];
+    uint32_t warm_states; /* idle states kept per worker (default 4) */
+    uint32_t idle_s;      /* an idle state is dropped after this (default 300) */
+};
+
+struct fncall_limit;
+
 /* One version of a function: how to run it. Immutable. */
 struct fn_version {
     char *name; /* "1", "2", "$LATEST" */
     const struct function *fn;
     enum handler_kind kind;
     struct http_target http; /* kind == HANDLER_HTTP */
+    struct invoke_target invoke; /* kind == HANDLER_INVOKE */
+    struct lua_target lua;       /* kind == HANDLER_LUA */
     uint32_t timeout_ms;
     uint32_t memory_mb;
     uint32_t max_concurrency; /* 0 = unlimited */
+    /* Set by fncall_attach() before workers see the snapshot, not by
+     * config_load: the process-wide slot count of this function version
+     * (fncall.c's, outliving reloads). NULL when max_concurrency is 0 or
+     * nothing was attached (the version is then unlimited). */
+    struct fncall_limit *limit;
 };
 
 struct alias_weight {
@@ -164,6 +206,11 @@ struct redis_conf {
     uint32_t timeout_ms;
 };
 
+/* The API Gateway event format a route's invoke and lua handlers get
+ * ("payload": "1.0" or "2.0"; default 2.0). The values are the index in
+ * config.c's list of names, which the config walker stores. */
+enum payload_version { PAYLOAD_V2 = 0, PAYLOAD_V1 = 1 };
+
 struct route {
     char *spec;   /* "GET /orders/{id}" as written */
     char *method; /* "GET", "ANY" */
@@ -177,6 +224,7 @@ struct route {
     const struct authorizer *authorizer; /* NULL: no authorization */
     char **scopes;                 /* every one required (needs an authorizer) */
     size_t nscopes;
+    enum payload_version payload;  /* event format for invoke and lua handlers */
     /* Set by metrics_attach() before workers see the snapshot, not by
      * config_load: fn->nversions + 1 entries, [i] for fn->versions[i] and
      * the last for requests answered before a version was picked; an entry

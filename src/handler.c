@@ -5,6 +5,8 @@
 
 static const struct handler_kind_ops *const kinds[] = {
     [HANDLER_HTTP] = &handler_http_ops,
+    [HANDLER_INVOKE] = &handler_invoke_ops,
+    [HANDLER_LUA] = &handler_lua_ops,
 };
 
 const struct handler_kind_ops *handler_ops(enum handler_kind kind)

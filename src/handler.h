@@ -39,5 +39,9 @@ const struct handler_kind_ops *handler_ops(enum handler_kind kind);
 
 /* The http kind (handler_http.c). */
 extern const struct handler_kind_ops handler_http_ops;
+/* The invoke kind (handler_invoke.c): the Lambda Invoke API. */
+extern const struct handler_kind_ops handler_invoke_ops;
+/* The lua kind (handler_lua.c): a Lua file run in process, sandboxed. */
+extern const struct handler_kind_ops handler_lua_ops;
 
 #endif

@@ -13,6 +13,7 @@
 #include "control.h"
 #include "deploy.h"
 #include "fleet.h"
+#include "fncall.h"
 #include "jwks.h"
 #include "log.h"
 #include "metrics.h"
@@ -113,7 +114,7 @@ static int install(void *arg, struct config *cfg, int is_reload)
         log_error("%s", err);
         return -1;
     }
-    if (attach_jwks(s, cfg) < 0 || metrics_attach(cfg) < 0) {
+    if (attach_jwks(s, cfg) < 0 || metrics_attach(cfg) < 0 || fncall_attach(cfg) < 0) {
         log_error("out of memory setting up the new config");
         return -1;
     }
@@ -221,8 +222,9 @@ static int run(struct server *s)
         goto out;
     }
     s->nworkers = worker_count(s->cfg);
-    if (metrics_init(s->nworkers) < 0 || metrics_attach(s->cfg) < 0) {
-        log_error("cannot set up metrics: out of memory");
+    if (metrics_init(s->nworkers) < 0 || metrics_attach(s->cfg) < 0 ||
+        fncall_init(s->nworkers) < 0 || fncall_attach(s->cfg) < 0) {
+        log_error("cannot set up metrics and concurrency limits: out of memory");
         goto out;
     }
     for (i = 0; i < 4; i++) {

@@ -16,6 +16,7 @@
 
 #include "authz.h"
 #include "conn.h"
+#include "fncall.h"
 #include "handler.h"
 #include "stream.h"
 #include "log.h"
@@ -54,6 +55,7 @@ struct worker {
     int mbox_stop;
     int mbox_keys;
     uint64_t mbox_flush[WORKER_FLUSH_WORDS]; /* authorizer ids whose cache to drop */
+    int mbox_fncall; /* function-call slots freed elsewhere (fncall.c) */
     int wake_fd[2];
     struct event *wake_ev;
 };
@@ -199,7 +201,7 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
     struct worker *w = arg;
     char buf[64];
     struct config *cfg;
-    int stop, keys;
+    int stop, keys, fncall;
     uint64_t flush[WORKER_FLUSH_WORDS];
 
     while (read(fd, buf, sizeof(buf)) > 0)
@@ -212,6 +214,8 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
     w->mbox_keys = 0;
     memcpy(flush, w->mbox_flush, sizeof(flush));
     memset(w->mbox_flush, 0, sizeof(w->mbox_flush));
+    fncall = w->mbox_fncall;
+    w->mbox_fncall = 0;
     pthread_mutex_unlock(&w->mbox_lock);
     if (cfg) {
         worker_switch(w, cfg);
@@ -222,6 +226,8 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
     for (unsigned id = 0; id < WORKER_FLUSH_WORDS * 64; id++)
         if (flush[id / 64] & (1ull << (id % 64)))
             authz_worker_flush(w->authz, id);
+    if (fncall)
+        fncall_worker_wake(w);
     if (stop && !w->stopping)
         worker_begin_stop(w);
 }
@@ -263,6 +269,14 @@ void worker_post_flush(struct worker *w, unsigned authorizer_id)
         return;
     pthread_mutex_lock(&w->mbox_lock);
     w->mbox_flush[authorizer_id / 64] |= 1ull << (authorizer_id % 64);
+    pthread_mutex_unlock(&w->mbox_lock);
+    worker_wake(w);
+}
+
+void worker_post_fncall(struct worker *w)
+{
+    pthread_mutex_lock(&w->mbox_lock);
+    w->mbox_fncall = 1;
     pthread_mutex_unlock(&w->mbox_lock);
     worker_wake(w);
 }

@@ -50,6 +50,11 @@ void worker_post_keys_changed(struct worker *w);
  * ignored. */
 void worker_post_flush(struct worker *w, unsigned authorizer_id);
 
+/* From any thread (another worker): a function-call slot was freed while
+ * requests of w wait for one; w hands free slots to them
+ * (fncall_worker_wake). Posts before w runs its mailbox coalesce. */
+void worker_post_fncall(struct worker *w);
+
 /* From the main thread: stop accepting, finish requests in flight (at
  * most the config's shutdown_timeout_ms), then end the thread. */
 void worker_post_stop(struct worker *w);

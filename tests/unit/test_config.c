@@ -64,6 +64,15 @@
 #define AUTH_A "{\"a\": {\"type\": \"jwt\", " JWKS_URL "}}"
 #define DOC_REDIS(body) DOC("  \"redis\": " body ",\n")
 
+/* An invoke handler with the given members ("\"key\": value, ..."). */
+#define INV(members) "{\"type\": \"invoke\", " members "}"
+#define INV_EP(u) "{\"type\": \"invoke\", \"endpoint\": \"" u "\", \"function_name\": \"f\"}"
+#define INV_FN(n)                                                                             \
+    "{\"type\": \"invoke\", \"endpoint\": \"http://127.0.0.1:3002\", \"function_name\": \"" n "\"}"
+/* 170 characters: the longest function name. */
+#define S10 "abcdefghij"
+#define S170 S10 S10 S10 S10 S10 S10 S10 S10 S10 S10 S10 S10 S10 S10 S10 S10 S10
+
 struct err_case {
     const char *name;
     const char *json;
@@ -189,6 +198,12 @@ static const struct err_case err_cases[] = {
     { "route timeout too big",
       DOC_ROUTES("[{\"route\": \"GET /a\", \"target\": \"f:1\", \"timeout_ms\": 900001}]"),
       "routes[0].timeout_ms", 3, "must be between 0 and 900000", 1 },
+    { "route payload not a version",
+      DOC_ROUTES("[{\"route\": \"GET /a\", \"target\": \"f:1\", \"payload\": \"3.0\"}]"),
+      "routes[0].payload", 3, "expected one of \"2.0\", \"1.0\"", 1 },
+    { "route payload as a number",
+      DOC_ROUTES("[{\"route\": \"GET /a\", \"target\": \"f:1\", \"payload\": 2.0}]"),
+      "routes[0].payload", 3, "expected a string, not a number", 1 },
     { "bad log level", DOC("  \"log\": {\"level\": \"verbose\"},\n"), "log.level", 4,
       "expected one of \"error\", \"warn\", \"info\", \"debug\"", 1 },
     { "error log off", DOC("  \"log\": {\"error\": \"off\"},\n"), "log.error", 4,
@@ -392,10 +407,74 @@ static const struct err_case err_cases[] = {
       4, "port must be a number", 1 },
     { "url host that does not resolve", DOC_URL("http://no-such-host.invalid:81"),
       "functions.f.versions.1.handler.url", 4, "cannot resolve \"no-such-host.invalid\"", 1 },
-    { "lua handler", DOC_HANDLER("{\"type\": \"lua\", \"file\": \"lua/h.lua\"}"),
-      "functions.f.versions.1.handler.type", 4, "handler type \"lua\" is not supported yet", 1 },
-    { "invoke handler", DOC_HANDLER("{\"type\": \"invoke\"}"),
-      "functions.f.versions.1.handler.type", 4, "handler type \"invoke\" is not supported yet", 1 },
+    /* lua handlers (more with real files in test_lua_handlers) */
+    { "lua without file", DOC_HANDLER("{\"type\": \"lua\"}"),
+      "functions.f.versions.1.handler.file", 4, "missing required key \"file\"", 1 },
+    { "lua file missing", DOC_HANDLER("{\"type\": \"lua\", \"file\": \"/nonexistent/h.lua\"}"),
+      "functions.f.versions.1.handler.file", 4,
+      "Lua file \"/nonexistent/h.lua\": cannot open: No such file", 1 },
+    { "lua file empty path", DOC_HANDLER("{\"type\": \"lua\", \"file\": \"\"}"),
+      "functions.f.versions.1.handler.file", 4, "expected the path of a Lua file", 1 },
+    { "lua file as a number", DOC_HANDLER("{\"type\": \"lua\", \"file\": 1}"),
+      "functions.f.versions.1.handler.file", 4, "expected a string, not an integer", 1 },
+    { "lua handler name", DOC_HANDLER("{\"type\": \"lua\", \"handler\": \"on.call\", "
+                                      "\"file\": \"/nonexistent/h.lua\"}"),
+      "functions.f.versions.1.handler.handler", 4, "expected a Lua name", 2 },
+    { "lua handler name with a digit first", DOC_HANDLER("{\"type\": \"lua\", \"handler\": \"1h\", "
+                                                        "\"file\": \"/nonexistent/h.lua\"}"),
+      "functions.f.versions.1.handler.handler", 4, "not starting with a digit", 2 },
+    { "lua warm_states too many", DOC_HANDLER("{\"type\": \"lua\", \"warm_states\": 1025, "
+                                              "\"file\": \"/nonexistent/h.lua\"}"),
+      "functions.f.versions.1.handler.warm_states", 4, "must be between 0 and 1024", 2 },
+    { "lua idle_s zero", DOC_HANDLER("{\"type\": \"lua\", \"idle_s\": 0, "
+                                     "\"file\": \"/nonexistent/h.lua\"}"),
+      "functions.f.versions.1.handler.idle_s", 4, "must be between 1 and 86400, not 0", 2 },
+    { "lua unknown key", DOC_HANDLER("{\"type\": \"lua\", \"url\": \"http://x\", "
+                                     "\"file\": \"/nonexistent/h.lua\"}"),
+      "functions.f.versions.1.handler.url", 4, "unknown key \"url\"", 2 },
+    /* invoke handlers */
+    { "invoke without endpoint", DOC_HANDLER(INV("\"function_name\": \"f\"")),
+      "functions.f.versions.1.handler.endpoint", 4, "missing required key \"endpoint\"", 1 },
+    { "invoke without function_name", DOC_HANDLER(INV("\"endpoint\": \"http://127.0.0.1:3002\"")),
+      "functions.f.versions.1.handler.function_name", 4,
+      "missing required key \"function_name\"", 1 },
+    { "invoke with neither", DOC_HANDLER("{\"type\": \"invoke\"}"),
+      "functions.f.versions.1.handler.endpoint", 4, "missing required key \"endpoint\"", 2 },
+    { "invoke endpoint https", DOC_HANDLER(INV_EP("https://127.0.0.1:3002")),
+      "functions.f.versions.1.handler.endpoint", 4,
+      "invalid endpoint \"https://127.0.0.1:3002\": https upstreams are not supported yet", 1 },
+    { "invoke endpoint with a query", DOC_HANDLER(INV_EP("http://127.0.0.1:3002/?a=1")),
+      "functions.f.versions.1.handler.endpoint", 4, "query", 1 },
+    { "invoke endpoint bad port", DOC_HANDLER(INV_EP("http://127.0.0.1:0")),
+      "functions.f.versions.1.handler.endpoint", 4, "invalid endpoint", 1 },
+    { "invoke endpoint that does not resolve",
+      DOC_HANDLER(INV_EP("http://no-such-host.invalid:3002")),
+      "functions.f.versions.1.handler.endpoint", 4, "cannot resolve \"no-such-host.invalid\"", 1 },
+    { "invoke endpoint not a string",
+      DOC_HANDLER(INV("\"endpoint\": 3002, \"function_name\": \"f\"")),
+      "functions.f.versions.1.handler.endpoint", 4, "expected a string, not an integer", 1 },
+    { "invoke function_name empty", DOC_HANDLER(INV_FN("")),
+      "functions.f.versions.1.handler.function_name", 4,
+      "invalid function name \"\": expected 1 to 170 characters", 1 },
+    { "invoke function_name with a slash", DOC_HANDLER(INV_FN("a/b")),
+      "functions.f.versions.1.handler.function_name", 4, "invalid function name \"a/b\"", 1 },
+    { "invoke function_name with a space", DOC_HANDLER(INV_FN("a b")),
+      "functions.f.versions.1.handler.function_name", 4, "invalid function name", 1 },
+    { "invoke function_name empty qualifier", DOC_HANDLER(INV_FN("hello:")),
+      "functions.f.versions.1.handler.function_name", 4, "qualifier", 1 },
+    { "invoke function_name two qualifiers", DOC_HANDLER(INV_FN("hello:1:2")),
+      "functions.f.versions.1.handler.function_name", 4, "qualifier", 1 },
+    { "invoke function_name qualifier only", DOC_HANDLER(INV_FN(":live")),
+      "functions.f.versions.1.handler.function_name", 4, "before any ':'", 1 },
+    { "invoke function_name too long", DOC_HANDLER(INV_FN(S170 "x")),
+      "functions.f.versions.1.handler.function_name", 4, "expected 1 to 170 characters", 1 },
+    { "invoke function_name not a string",
+      DOC_HANDLER(INV("\"endpoint\": \"http://127.0.0.1:3002\", \"function_name\": [\"f\"]")),
+      "functions.f.versions.1.handler.function_name", 4, "expected a string, not an array", 1 },
+    { "invoke with a url",
+      DOC_HANDLER(INV("\"url\": \"http://127.0.0.1:1\", \"endpoint\": \"http://127.0.0.1:3002\", "
+                      "\"function_name\": \"f\"")),
+      "functions.f.versions.1.handler.url", 4, "unknown key \"url\"", 1 },
     { "unknown handler type", DOC_HANDLER("{\"type\": \"grpc\"}"),
       "functions.f.versions.1.handler.type", 4, "unknown handler type \"grpc\"", 1 },
 
@@ -1842,6 +1921,178 @@ static void test_authorizer_file_errors(void)
     }
 }
 
+/* ------------------------------------------------------------ lua handlers */
+
+static char lua_dir[] = "/tmp/test_config_lua_XXXXXX";
+
+static int lua_file(const char *name, const char *text, size_t len)
+{
+    char path[256];
+    FILE *f;
+    int ok;
+
+    snprintf(path, sizeof(path), "%s/%s", lua_dir, name);
+    f = fopen(path, "w");
+    if (!f)
+        return -1;
+    ok = fwrite(text, 1, len, f) == len;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/* text with every "%" replaced by lua_dir; the caller frees it. */
+static char *with_lua_dir(const char *text)
+{
+    size_t n = 1, dl = strlen(lua_dir);
+    char *buf, *o;
+
+    for (const char *p = text; *p; p++)
+        n += *p == '%' ? dl : 1;
+    if (!(buf = malloc(n)))
+        return NULL;
+    o = buf;
+    for (const char *p = text; *p; p++) {
+        if (*p == '%') {
+            memcpy(o, lua_dir, dl);
+            o += dl;
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = '\0';
+    return buf;
+}
+
+static struct config *load_lua(const char *text, struct config_errors *errs)
+{
+    char *doc = with_lua_dir(text);
+    struct config *c = doc ? config_load_string(doc, "lua.json", errs) : NULL;
+
+    free(doc);
+    return c;
+}
+
+#define LUA_H(file, extra) "{\"type\": \"lua\", \"file\": \"%/" file "\"" extra "}"
+
+/* clang-format off */
+static const struct err_case lua_cases[] = {
+    { "syntax error", DOC_HANDLER(LUA_H("syntax.lua", "")), "functions.f.versions.1.handler.file",
+      4, "Lua file does not compile: ", 1 },
+    { "syntax error names the Lua line", DOC_HANDLER(LUA_H("syntax.lua", "")),
+      "functions.f.versions.1.handler.file", 4, "syntax.lua:3: ", 1 },
+    { "bytecode", DOC_HANDLER(LUA_H("bytecode.lua", "")), "functions.f.versions.1.handler.file", 4,
+      "bytecode.lua: precompiled bytecode is not accepted", 1 },
+    { "a directory", DOC_HANDLER(LUA_H("", "")), "functions.f.versions.1.handler.file", 4,
+      "Lua file", 1 },
+    { "too large", DOC_HANDLER(LUA_H("big.lua", "")), "functions.f.versions.1.handler.file", 4,
+      "larger than 4 MiB", 1 },
+    { "bad file and bad handler name", DOC_HANDLER(LUA_H("syntax.lua", ", \"handler\": \"a b\"")),
+      "functions.f.versions.1.handler.handler", 4, "expected a Lua name", 2 },
+};
+/* clang-format on */
+
+static void test_lua_handlers(void)
+{
+    static const char ok_src[] = "function handler(event, context)\n  return 'ok'\nend\n";
+    static const char syntax_src[] = "function handler(event)\n  local x = \n  end end\n";
+    char *big;
+    struct config_errors errs = { 0 };
+    struct config *c, *c2;
+
+    if (!mkdtemp(lua_dir)) {
+        CHECKF(0, "cannot make %s", lua_dir);
+        return;
+    }
+    big = malloc((4u << 20) + 2);
+    CHECK(big != NULL);
+    if (big) {
+        memset(big, ' ', (4u << 20) + 1);
+        CHECK(lua_file("big.lua", big, (4u << 20) + 1) == 0);
+        free(big);
+    }
+    CHECK(lua_file("ok.lua", ok_src, sizeof(ok_src) - 1) == 0);
+    CHECK(lua_file("other.lua", "function handler() return 2 end", 31) == 0);
+    CHECK(lua_file("syntax.lua", syntax_src, sizeof(syntax_src) - 1) == 0);
+    CHECK(lua_file("bytecode.lua", "\033LJ\002\012\000", 6) == 0);
+
+    for (size_t i = 0; i < sizeof(lua_cases) / sizeof(lua_cases[0]); i++) {
+        const struct err_case *ec = &lua_cases[i];
+        const struct config_error *e;
+        int before = unit_failures;
+
+        c = load_lua(ec->json, &errs);
+        e = error_at(&errs, ec->path);
+        CHECKF(c == NULL, "%s: the config loaded", ec->name);
+        config_unref(c);
+        CHECKF(errs.n == ec->nerr, "%s: %zu errors, expected %zu", ec->name, errs.n, ec->nerr);
+        CHECKF(e != NULL, "%s: no error at path \"%s\"", ec->name, ec->path);
+        if (e) {
+            CHECKF(e->line == ec->line, "%s: line %d, expected %d", ec->name, e->line, ec->line);
+            CHECKF(strstr(e->message, ec->msg) != NULL, "%s: message \"%s\" lacks \"%s\"",
+                   ec->name, e->message, ec->msg);
+        }
+        if (unit_failures != before)
+            dump_errors(ec->name, &errs);
+        config_errors_clear(&errs);
+    }
+
+    /* a good one: defaults, settings inherited, the text kept */
+    c = load_lua(DOC_FUNCS("{\"f\": {\"timeout_ms\": 250, \"memory_mb\": 32, \"versions\": {\"1\": "
+                           "{\"handler\": " LUA_H("ok.lua", "") ", \"max_concurrency\": 2}}}}"),
+                 &errs);
+    CHECK(c != NULL);
+    if (!c) {
+        dump_errors("good lua", &errs);
+        config_errors_clear(&errs);
+    } else {
+        const struct fn_version *v = &c->functions[0].versions[0];
+        static const unsigned char zero[32];
+        CHECK_INT(v->kind, HANDLER_LUA);
+        CHECK(v->lua.file && strstr(v->lua.file, "/ok.lua") != NULL);
+        CHECK_STR(v->lua.handler, "handler");
+        CHECK_INT(v->lua.warm_states, 4);
+        CHECK_INT(v->lua.idle_s, 300);
+        CHECK_INT(v->lua.source_len, sizeof(ok_src) - 1);
+        CHECK(v->lua.source && memcmp(v->lua.source, ok_src, sizeof(ok_src) - 1) == 0);
+        CHECK(memcmp(v->lua.key, zero, sizeof(zero)) != 0);
+        CHECK_INT(v->timeout_ms, 250);
+        CHECK_INT(v->memory_mb, 32);
+        CHECK_INT(v->max_concurrency, 2);
+
+        /* the same again: the same state key (warm states survive a reload) */
+        c2 = load_lua(DOC_FUNCS("{\"f\": {\"versions\": {\"1\": {\"handler\": "
+                                LUA_H("ok.lua", ", \"warm_states\": 0, \"idle_s\": 5") "}}}}"),
+                      &errs);
+        CHECK(c2 != NULL);
+        if (c2) {
+            const struct fn_version *v2 = &c2->functions[0].versions[0];
+            CHECK_INT(v2->lua.warm_states, 0);
+            CHECK_INT(v2->lua.idle_s, 5);
+            CHECK(memcmp(v->lua.key, v2->lua.key, 32) == 0);
+        }
+        config_unref(c2);
+        /* another file, another handler name, another version: other keys */
+        c2 = load_lua(DOC_FUNCS("{\"f\": {\"versions\": {"
+                                "\"1\": {\"handler\": " LUA_H("other.lua", "") "}, "
+                                "\"2\": {\"handler\": " LUA_H("ok.lua", "") "}, "
+                                "\"3\": {\"handler\": " LUA_H("ok.lua", ", \"handler\": \"h2\"") "}}}}"),
+                      &errs);
+        CHECK(c2 != NULL);
+        if (c2) {
+            for (size_t i = 0; i < 3; i++)
+                CHECKF(memcmp(v->lua.key, c2->functions[0].versions[i].lua.key, 32) != 0,
+                       "version %zu has the same key", i);
+            CHECK_STR(c2->functions[0].versions[2].lua.handler, "h2");
+        }
+        config_unref(c2);
+        config_errors_clear(&errs);
+        /* the text was read at load: changing the file changes nothing */
+        CHECK(lua_file("ok.lua", "garbage(", 8) == 0);
+        CHECK(memcmp(v->lua.source, ok_src, sizeof(ok_src) - 1) == 0);
+    }
+    config_unref(c);
+    run("rm -rf '%s'", lua_dir);
+}
+
 /* Secrets never reach an error message. */
 static void test_secrets_not_shown(void)
 {
@@ -1861,6 +2112,50 @@ static void test_secrets_not_shown(void)
     unsetenv("SLUICE_TEST_LEAK");
 }
 
+/* An invoke handler: the endpoint resolved, the invocation path built
+ * once, names with qualifiers and the longest name taken. */
+#define EP_3002 "\"endpoint\": \"http://127.0.0.1:3002\", "
+static void test_invoke_handler(void)
+{
+    static const struct {
+        const char *doc, *authority, *path, *name;
+    } ok[] = {
+        { DOC_HANDLER(INV(EP_3002 "\"function_name\": \"svc-dev-hello\"")), "127.0.0.1:3002",
+          "/2015-03-31/functions/svc-dev-hello/invocations", "svc-dev-hello" },
+        { DOC_HANDLER(INV("\"endpoint\": \"http://127.0.0.1/emu/\", "
+                          "\"function_name\": \"h_1:$LATEST\"")),
+          "127.0.0.1", "/emu/2015-03-31/functions/h_1:$LATEST/invocations", "h_1:$LATEST" },
+        { DOC_HANDLER(INV("\"function_name\": \"a:live\", \"endpoint\": \"http://[::1]:9000\"")),
+          "[::1]:9000", "/2015-03-31/functions/a:live/invocations", "a:live" },
+        { DOC_HANDLER(INV_FN(S170)), "127.0.0.1:3002", "/2015-03-31/functions/" S170 "/invocations",
+          S170 },
+    };
+
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        struct config_errors errs = { 0 };
+        struct config *c = config_load_string(ok[i].doc, "test.json", &errs);
+        const struct fn_version *v;
+
+        CHECKF(c != NULL, "invoke case %zu did not load", i);
+        if (!c) {
+            dump_errors(ok[i].name, &errs);
+            config_errors_clear(&errs);
+            continue;
+        }
+        v = function_version(config_function(c, "f"), "1");
+        CHECK(v != NULL);
+        if (v) {
+            CHECK_INT(v->kind, HANDLER_INVOKE);
+            CHECK_STR(v->invoke.authority, ok[i].authority);
+            CHECK_STR(v->invoke.path, ok[i].path);
+            CHECK_STR(v->invoke.function_name, ok[i].name);
+            CHECK(v->invoke.addrlen > 0);
+            CHECK(v->limit == NULL); /* attached by the runtime, not by loading */
+        }
+        config_unref(c);
+    }
+}
+
 int main(void)
 {
     /* For the error cases: a good secret (40 bytes), bad encodings, a
@@ -1876,6 +2171,7 @@ int main(void)
     test_full_config();
     test_defaults();
     test_error_cases();
+    test_invoke_handler();
     test_weights_sum_to_one();
     test_pins_config();
     test_pin_limits();
@@ -1883,6 +2179,7 @@ int main(void)
     test_errors_print();
     test_load_file();
     test_refcount();
+    test_lua_handlers();
     test_no_authorizers();
     test_secrets_not_shown();
     keys_made = make_keys() == 0;
