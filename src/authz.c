@@ -9,12 +9,17 @@
 #include <string.h>
 #include <time.h>
 
+#include "alias.h"
 #include "authz_cache.h"
 #include "config.h"
 #include "conn.h"
+#include "fetch.h"
 #include "jwks.h"
+#include "lambda_authz.h"
+#include "lambda_event.h"
 #include "jose.h"
 #include "log.h"
+#include "luabox.h"
 #include "pipeline.h"
 #include "redis.h"
 #include "request.h"
@@ -32,7 +37,13 @@
 #define AUTHZ_KEYS_WAIT_MS 3000
 #define AUTHZ_MAX_TOKEN_BYTES 8192
 
-enum wait_kind { WAIT_NONE = 0, WAIT_REDIS, WAIT_KEYS };
+/* Identity sources a REQUEST authorizer may list (all are hashed). */
+#define AUTHZ_MAX_IDS 16
+/* A function authorizer's answer is small; more is a broken function. */
+#define AUTHZ_MAX_ANSWER_BYTES 65536
+#define AUTHZ_ARN_MAX 2048
+
+enum wait_kind { WAIT_NONE = 0, WAIT_REDIS, WAIT_KEYS, WAIT_FUNCTION };
 
 struct authz_worker {
     struct event_base *base;
@@ -42,6 +53,16 @@ struct authz_worker {
                                    * since the config it came from may be freed */
     struct request *keys_waiting; /* requests waiting for a JWKS refetch */
     struct event *keys_timer;     /* expires those waits */
+    struct lua_authz_box *boxes;  /* Lua authorizers' warm states */
+};
+
+/* One Lua authorizer's warm state on a worker: calls are synchronous, so
+ * one is enough. Kept under the key of what it was made from, so a reload
+ * that changes nothing keeps it and a changed file gets a new one. */
+struct lua_authz_box {
+    unsigned char key[32];
+    struct luabox *box;
+    struct lua_authz_box *next;
 };
 
 static void authz_worker_redis(struct authz_worker *aw, const struct config *cfg);
@@ -103,6 +124,12 @@ void authz_worker_free(struct authz_worker *aw)
     authz_cache_free(aw->cache);
     if (aw->keys_timer)
         event_free(aw->keys_timer);
+    while (aw->boxes) {
+        struct lua_authz_box *b = aw->boxes;
+        aw->boxes = b->next;
+        luabox_free(b->box);
+        free(b);
+    }
     free(aw);
 }
 
@@ -180,15 +207,40 @@ static struct slice jwt_token(const struct request *req, const struct authorizer
     return SLICE_NULL;
 }
 
+/* The identity of a Lambda authorizer's caller, in vals (capacity
+ * AUTHZ_MAX_IDS): for a TOKEN event the first source's value as sent (API
+ * Gateway passes the whole header); for a REQUEST event every source's
+ * value, all of which must be present. Returns how many, 0 when missing. */
+static size_t lambda_identity(const struct request *req, const struct authorizer *az,
+                              struct slice *vals, char (*bufs)[SELECTOR_VALUE_BUF])
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < az->nids && n < AUTHZ_MAX_IDS; i++) {
+        struct slice v;
+        if (!selector_value(&az->ids[i], req, bufs[n], &v) || v.len == 0) {
+            if (az->request_event)
+                return 0; /* API Gateway: a missing source is a 401 */
+            continue;
+        }
+        vals[n++] = v;
+        if (!az->request_event)
+            break;
+    }
+    return n;
+}
+
 /* The cache key: a digest of the authorizer and the identity, so neither
  * the cache nor Redis ever holds a token. It is computed on every request
  * with an authorizer, cache hits included, so the digest is fetched and
  * its context made once per thread (an implicit fetch per call costs more
- * than hashing the token). */
+ * than hashing the token). Several values are each hashed with their
+ * length, so ("ab","c") and ("a","bc") differ. */
 static _Thread_local EVP_MD *sha256_md;
 static _Thread_local EVP_MD_CTX *sha256_ctx;
 
-static int cache_key(const struct authorizer *az, struct slice token, unsigned char out[32])
+static int cache_key(const struct authorizer *az, const struct slice *vals, size_t nvals,
+                     unsigned char out[32])
 {
     unsigned int n = 0;
 
@@ -201,9 +253,15 @@ static int cache_key(const struct authorizer *az, struct slice token, unsigned c
         }
     }
     if (!EVP_DigestInit_ex2(sha256_ctx, sha256_md, NULL) ||
-        !EVP_DigestUpdate(sha256_ctx, az->name, strlen(az->name) + 1) ||
-        !EVP_DigestUpdate(sha256_ctx, token.ptr, token.len) ||
-        !EVP_DigestFinal_ex(sha256_ctx, out, &n))
+        !EVP_DigestUpdate(sha256_ctx, az->name, strlen(az->name) + 1))
+        return -1;
+    for (size_t i = 0; i < nvals; i++) {
+        uint64_t len = vals[i].len;
+        if ((nvals > 1 && !EVP_DigestUpdate(sha256_ctx, &len, sizeof(len))) ||
+            !EVP_DigestUpdate(sha256_ctx, vals[i].ptr, vals[i].len))
+            return -1;
+    }
+    if (!EVP_DigestFinal_ex(sha256_ctx, out, &n))
         return -1;
     return n == 32 ? 0 : -1;
 }
@@ -258,6 +316,15 @@ static enum authz_outcome apply(struct request *req, struct authz_result *r)
     if (r->status != 0) {
         answer_refusal(req, r);
         return AUTHZ_ANSWERED;
+    }
+    if (r->policy) {
+        char arn[AUTHZ_ARN_MAX];
+        if (lambda_authz_method_arn(req, arn, sizeof(arn)) < 0 ||
+            !lambda_authz_policy_allows(r->policy, arn)) {
+            req->error = "denied by the authorizer's policy";
+            conn_respond(req, 403, "denied by the authorizer's policy", NULL);
+            return AUTHZ_ANSWERED;
+        }
     }
     if (rt->nscopes &&
         !jose_claims_have_scopes(r->claims, (const char *const *)rt->scopes, rt->nscopes)) {
@@ -326,7 +393,7 @@ static void keys_wait_start(struct request *req);
 
 /* Verifies the token. Returns the outcome; may park the request until
  * new keys arrive when the token names a kid not known yet. */
-static enum authz_outcome verify(struct request *req)
+static enum authz_outcome verify_jwt(struct request *req)
 {
     const struct authorizer *az = req->route->authorizer;
     struct slice token = jwt_token(req, az);
@@ -381,6 +448,274 @@ static enum authz_outcome verify(struct request *req)
     return out;
 }
 
+/* ------------------------------------------------------------ functions */
+
+/* A function authorizer failed (its own fault, not the caller's): 500,
+ * not cached, so the next request tries again. */
+static void function_failed(struct request *req, const char *why)
+{
+    struct authz_result failed = { 1, 500, (char *)"authorizer failed", NULL, NULL, 0, NULL };
+
+    log_warn("request %s: authorizer %s failed: %s", req->request_id, req->route->authorizer->name,
+             why);
+    req->authz_end_us = now_us();
+    answer_refusal(req, &failed);
+}
+
+/* Makes the answer a result: allowed (with principal, context and the
+ * policy to evaluate per request), 401 for a function that raised
+ * "Unauthorized" (API Gateway's convention), 403 for a simple "no".
+ * NULL with why when the answer is broken. */
+static struct authz_result *function_result(const json_t *answer, char *why, size_t cap)
+{
+    struct lambda_authz_answer a;
+    struct authz_result *r;
+    const char *err = json_string_value(json_object_get(answer, "errorMessage"));
+
+    if (err && !json_object_get(answer, "policyDocument") &&
+        !json_object_get(answer, "isAuthorized")) {
+        if (strcmp(err, "Unauthorized") == 0)
+            return authz_result_new(401, "refused by the authorizer", NULL, NULL, 0);
+        fmt_buf(why, cap, "the function failed: %.120s", err);
+        return NULL;
+    }
+    if (lambda_authz_read(answer, &a, why, cap) < 0)
+        return NULL;
+    if (a.simple && !a.authorized)
+        r = authz_result_new(403, "denied by the authorizer", a.principal, a.context, 0);
+    else
+        r = authz_result_new(0, NULL, a.principal, a.context, 0);
+    if (r)
+        r->policy = json_incref(a.policy);
+    else
+        fmt_buf(why, cap, "out of memory");
+    lambda_authz_answer_clear(&a);
+    return r;
+}
+
+/* The authorizer answered: remember what it means and apply it. */
+static enum authz_outcome decided(struct request *req, const json_t *answer)
+{
+    const struct authorizer *az = req->route->authorizer;
+    struct authz_result *r;
+    enum authz_outcome out;
+    char why[256];
+
+    r = function_result(answer, why, sizeof(why));
+    if (!r) {
+        function_failed(req, why);
+        return AUTHZ_ANSWERED;
+    }
+    remember(req, az, r);
+    out = apply(req, r);
+    authz_result_unref(r);
+    return out;
+}
+
+static void function_answered(void *arg, int status, const char *body, size_t len,
+                              const char *error)
+{
+    struct request *req = arg;
+    const struct authorizer *az = req->route->authorizer;
+    enum authz_outcome out;
+    char why[256];
+    json_t *answer;
+
+    req->authz_wait.fetch = NULL;
+    req->authz_wait.kind = WAIT_NONE;
+    if (status != 200) {
+        if (status)
+            fmt_buf(why, sizeof(why), "%s answered %d", az->target, status);
+        else
+            fmt_buf(why, sizeof(why), "%s: %s", az->target, error ? error : "failed");
+        function_failed(req, why);
+        return;
+    }
+    answer = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+    if (!answer) {
+        function_failed(req, "the answer is not JSON");
+        return;
+    }
+    out = decided(req, answer);
+    json_decref(answer);
+    if (out == AUTHZ_PASS)
+        pipeline_authorized(req);
+}
+
+/* Where a version is invoked with an event: an http handler's url, or an
+ * invoke handler's Lambda Invoke API path. -1 when the kind cannot be. */
+static int function_url(const struct fn_version *v, char *url, size_t cap)
+{
+    switch (v->kind) {
+    case HANDLER_HTTP:
+        return fmt_buf(url, cap, "%s", v->http.url);
+    case HANDLER_INVOKE:
+        return fmt_buf(url, cap, "http://%s%s", v->invoke.authority, v->invoke.path);
+    default:
+        return -1;
+    }
+}
+
+/* The event a Lambda (or Lua) authorizer gets for req. NULL: out of memory. */
+static json_t *authorizer_event(const struct request *req, const char *arn,
+                                const struct slice *vals, size_t nvals)
+{
+    const struct authorizer *az = req->route->authorizer;
+
+    if (!az->request_event)
+        return lambda_authz_token_event(vals[0], arn);
+    return lambda_authz_request_event(lambda_event_build(req, az->payload_v2 ? PAYLOAD_V2
+                                                                              : PAYLOAD_V1,
+                                                         NULL, 0, lambda_event_time_ms()),
+                                      az->payload_v2, arn, vals, nvals);
+}
+
+/* The worker's warm box of a Lua authorizer, made (cold) when missing.
+ * NULL with why when it cannot be made (the top level failed...). */
+static struct luabox *lua_box(struct authz_worker *aw, const struct authorizer *az,
+                              uint64_t deadline_us, char *why, size_t cap)
+{
+    struct luabox_spec spec = { .source = az->lua.source, .source_len = az->lua.source_len,
+                                .path = az->lua.file, .handler = az->lua.handler,
+                                .memory_limit = (size_t)az->memory_mb << 20, .label = az->name };
+    struct lua_authz_box *b;
+    enum luabox_status st;
+
+    for (b = aw->boxes; b; b = b->next)
+        if (memcmp(b->key, az->lua.key, sizeof(b->key)) == 0)
+            return b->box;
+    if (!(b = calloc(1, sizeof(*b)))) {
+        fmt_buf(why, cap, "out of memory");
+        return NULL;
+    }
+    b->box = luabox_new(&spec, deadline_us, &st, why, cap);
+    if (!b->box) {
+        free(b);
+        return NULL;
+    }
+    memcpy(b->key, az->lua.key, sizeof(b->key));
+    b->next = aw->boxes;
+    aw->boxes = b;
+    log_info("authorizer %s: Lua state started (cold)", az->name);
+    return b->box;
+}
+
+/* Drops a Lua authorizer's box after a failed call (its state may be
+ * half-way through anything). */
+static void lua_box_drop(struct authz_worker *aw, const struct authorizer *az)
+{
+    for (struct lua_authz_box **pp = &aw->boxes; *pp; pp = &(*pp)->next) {
+        if (memcmp((*pp)->key, az->lua.key, sizeof((*pp)->key)) == 0) {
+            struct lua_authz_box *b = *pp;
+            *pp = b->next;
+            luabox_free(b->box);
+            free(b);
+            return;
+        }
+    }
+}
+
+/* Runs a Lua authorizer now, on this worker, under its timeout. An error
+ * raised as "Unauthorized" is API Gateway's 401; any other failure 500. */
+static enum authz_outcome verify_lua(struct request *req, const struct slice *vals, size_t nvals)
+{
+    const struct authorizer *az = req->route->authorizer;
+    struct authz_worker *aw = req_aw(req);
+    uint64_t deadline = now_us() + (uint64_t)az->timeout_ms * 1000;
+    struct luabox_call call = { .request_id = req->request_id, .function_name = az->name,
+                                .function_version = "authorizer", .memory_mb = az->memory_mb,
+                                .deadline_us = deadline };
+    char arn[AUTHZ_ARN_MAX], why[512];
+    struct luabox *box;
+    enum luabox_status st;
+    enum authz_outcome out;
+    json_t *ev, *answer = NULL;
+
+    if (lambda_authz_method_arn(req, arn, sizeof(arn)) < 0 ||
+        !(ev = authorizer_event(req, arn, vals, nvals))) {
+        function_failed(req, "out of memory building the event");
+        return AUTHZ_ANSWERED;
+    }
+    box = lua_box(aw, az, deadline, why, sizeof(why));
+    st = box ? luabox_call(box, ev, &call, &answer, why, sizeof(why)) : LUABOX_ERROR;
+    json_decref(ev);
+    if (st != LUABOX_OK) {
+        if (box && st != LUABOX_BAD_RESULT)
+            lua_box_drop(aw, az);
+        if (st == LUABOX_ERROR && strstr(why, "Unauthorized")) {
+            struct authz_result *r = authz_result_new(401, "refused by the authorizer", NULL,
+                                                      NULL, 0);
+            if (!r) {
+                function_failed(req, "out of memory");
+                return AUTHZ_ANSWERED;
+            }
+            remember(req, az, r);
+            out = apply(req, r);
+            authz_result_unref(r);
+            return out;
+        }
+        function_failed(req, why);
+        return AUTHZ_ANSWERED;
+    }
+    out = decided(req, answer);
+    json_decref(answer);
+    return out;
+}
+
+/* Invokes the function authorizer with the event for req. */
+static enum authz_outcome verify_function(struct request *req, const struct slice *vals,
+                                          size_t nvals)
+{
+    const struct authorizer *az = req->route->authorizer;
+    const struct fn_version *v = az->target_version;
+    struct fetch_opts o = { .max_body = AUTHZ_MAX_ANSWER_BYTES };
+    char arn[AUTHZ_ARN_MAX], url[2048], why[256];
+    enum pick_reason pr;
+    json_t *ev;
+    char *body;
+
+    if (!v)
+        v = alias_choose(az->target_alias, req, worker_random(req->worker), &pr);
+    if (lambda_authz_method_arn(req, arn, sizeof(arn)) < 0 || function_url(v, url, sizeof(url)) < 0) {
+        function_failed(req, "the target cannot be invoked as an authorizer");
+        return AUTHZ_ANSWERED;
+    }
+    ev = authorizer_event(req, arn, vals, nvals);
+    body = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+    json_decref(ev);
+    if (!body) {
+        function_failed(req, "out of memory building the event");
+        return AUTHZ_ANSWERED;
+    }
+    o.timeout_ms = v->timeout_ms;
+    o.body = body;
+    o.body_len = strlen(body);
+    req->authz_wait.fetch =
+        fetch_get(worker_base(req->worker), url, &o, function_answered, req, why, sizeof(why));
+    free(body);
+    if (!req->authz_wait.fetch) {
+        function_failed(req, why);
+        return AUTHZ_ANSWERED;
+    }
+    req->authz_wait.kind = WAIT_FUNCTION;
+    return AUTHZ_WAIT;
+}
+
+/* Verifies a miss with the route's authorizer (the identity read again:
+ * after a Redis miss it was not kept). */
+static enum authz_outcome verify(struct request *req)
+{
+    const struct authorizer *az = req->route->authorizer;
+    struct slice vals[AUTHZ_MAX_IDS];
+    char bufs[AUTHZ_MAX_IDS][SELECTOR_VALUE_BUF];
+    size_t n;
+
+    if (az->type == AUTHORIZER_JWT)
+        return verify_jwt(req);
+    n = lambda_identity(req, az, vals, bufs);
+    return az->type == AUTHORIZER_LUA ? verify_lua(req, vals, n) : verify_function(req, vals, n);
+}
+
 /* ------------------------------------------------------------ waiting */
 
 static void wait_unlink(struct request *req)
@@ -420,7 +755,7 @@ static void keys_wait_start(struct request *req)
 static void resume_verify(struct request *req)
 {
     req->authz_wait.kind = WAIT_NONE;
-    if (verify(req) == AUTHZ_PASS)
+    if (verify_jwt(req) == AUTHZ_PASS)
         pipeline_authorized(req);
 }
 
@@ -497,7 +832,10 @@ void authz_cancel(struct request *req)
         redis_op_cancel(w->op);
     else if (w->kind == WAIT_KEYS)
         wait_unlink(req);
+    else if (w->kind == WAIT_FUNCTION)
+        fetch_cancel(w->fetch);
     w->op = NULL;
+    w->fetch = NULL;
     w->kind = WAIT_NONE;
 }
 
@@ -515,7 +853,9 @@ enum authz_outcome authz_run(struct request *req)
     const struct authorizer *az = req->route->authorizer;
     struct authz_worker *aw;
     struct authz_result *r;
-    struct slice token;
+    struct slice token, vals[AUTHZ_MAX_IDS];
+    char bufs[AUTHZ_MAX_IDS][SELECTOR_VALUE_BUF];
+    size_t nvals;
     enum authz_outcome out;
 
     if (!az) {
@@ -524,14 +864,20 @@ enum authz_outcome authz_run(struct request *req)
     }
     aw = req_aw(req);
     req->authz_start_us = now_us();
-    token = jwt_token(req, az);
-    if (token.len == 0) {
-        struct authz_result missing = { 1, 401, (char *)"missing token", NULL, NULL, 0 };
+    if (az->type == AUTHORIZER_JWT) {
+        token = jwt_token(req, az);
+        nvals = token.len ? 1 : 0;
+        vals[0] = token;
+    } else {
+        nvals = lambda_identity(req, az, vals, bufs);
+    }
+    if (nvals == 0) {
+        struct authz_result missing = { 1, 401, (char *)"missing token", NULL, NULL, 0, NULL };
         req->auth_cache = "none";
         answer_refusal(req, &missing);
         return AUTHZ_ANSWERED;
     }
-    if (cache_key(az, token, req->authz_wait.key) < 0) {
+    if (cache_key(az, vals, nvals, req->authz_wait.key) < 0) {
         conn_respond(req, 500, "authorizer failed", NULL);
         return AUTHZ_ANSWERED;
     }
@@ -555,7 +901,11 @@ enum authz_outcome authz_run(struct request *req)
         }
     }
     req->auth_cache = "miss";
-    return verify(req);
+    if (az->type == AUTHORIZER_FUNCTION)
+        return verify_function(req, vals, nvals);
+    if (az->type == AUTHORIZER_LUA)
+        return verify_lua(req, vals, nvals);
+    return verify_jwt(req);
 }
 
 /* ------------------------------------------------------------ claim headers */

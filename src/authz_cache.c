@@ -74,6 +74,7 @@ void authz_result_unref(struct authz_result *r)
     free(r->reason);
     free(r->principal);
     json_decref(r->claims);
+    json_decref(r->policy);
     free(r);
 }
 
@@ -86,8 +87,8 @@ char *authz_result_encode(const struct authz_result *r)
         return NULL;
     /* "s?"/"O?" emit null for NULL; the key order is the insertion order,
      * which keeps the encoding stable for byte-wise comparisons. */
-    o = json_pack("{s:i, s:s?, s:s?, s:O?, s:I}", "s", r->status, "r", r->reason, "p", r->principal,
-                  "c", r->claims, "e", (json_int_t)r->exp);
+    o = json_pack("{s:i, s:s?, s:s?, s:O?, s:I, s:O*}", "s", r->status, "r", r->reason, "p",
+                  r->principal, "c", r->claims, "e", (json_int_t)r->exp, "y", r->policy);
     if (!o)
         return NULL;
     s = json_dumps(o, JSON_COMPACT);
@@ -142,6 +143,9 @@ struct authz_result *authz_result_decode(const char *s, size_t len)
         goto out;
     r = authz_result_new((int)status, reason, principal, json_is_null(vc) ? NULL : vc,
                          (int64_t)json_integer_value(ve));
+    /* a Lambda authorizer's policy, when there was one */
+    if (r && json_is_object(json_object_get(root, "y")))
+        r->policy = json_incref(json_object_get(root, "y"));
 out:
     json_decref(root); /* claims survive: the result holds its own reference */
     return r;

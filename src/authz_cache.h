@@ -18,8 +18,12 @@ struct authz_result {
     int status;        /* 0 = allowed; 401, 403 or 500 = refused with that status */
     char *reason;      /* why it was refused (for the log), or NULL */
     char *principal;   /* "sub" (or the authorizer's principalId), or NULL */
-    json_t *claims;    /* the token's claims (allowed results), or NULL */
+    json_t *claims;    /* the token's claims, or a Lambda authorizer's context; or NULL */
     int64_t exp;       /* token expiry, seconds since the epoch; 0 = none */
+    /* A Lambda authorizer's policyDocument, evaluated against each
+     * request's ARN (a cached policy may allow one path and not another);
+     * NULL for JWT results and simple answers. Set once, before sharing. */
+    json_t *policy;
 };
 
 /* Returns a result with one reference and the given fields (strings

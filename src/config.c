@@ -45,7 +45,6 @@ static const char *check_state_file(const char *s);
 static config_parse_fn parse_admin;
 static config_parse_fn parse_invoke_endpoint, parse_invoke_function_name;
 static config_parse_fn parse_lua_file;
-static const char *check_lua_handler(const char *s);
 
 /* ------------------------------------------------------------ the tables */
 
@@ -110,7 +109,7 @@ static const struct config_field invoke_handler_fields[] = {
 /* Fields of a lua handler; the file last: its key covers the handler name. */
 static const struct config_field lua_handler_fields[] = {
     F_CUSTOM("type", 0, config_parse_checked_elsewhere),
-    F_STR("handler", struct fn_version, lua.handler, "handler", check_lua_handler),
+    F_STR("handler", struct fn_version, lua.handler, "handler", config_check_lua_name),
     F_U32("warm_states", struct fn_version, lua.warm_states, 0, 1024, 4),
     F_U32("idle_s", struct fn_version, lua.idle_s, 1, 86400, 300),
     F_CUSTOM("file", FIELD_REQUIRED, parse_lua_file),
@@ -186,8 +185,9 @@ static const struct config_field config_fields[] = {
     F_CUSTOM("redis", 0, config_parse_redis),
     F_CUSTOM("admin", 0, parse_admin),
     F_STR("state_file", struct config, state_file, NULL, check_state_file),
-    F_CUSTOM("authorizers", 0, config_parse_authorizers),
     F_CUSTOM("functions", FIELD_REQUIRED, parse_functions),
+    /* After functions: a function authorizer names one. */
+    F_CUSTOM("authorizers", 0, config_parse_authorizers),
     /* After functions and authorizers: routes name them. */
     F_CUSTOM("routes", FIELD_REQUIRED, parse_routes),
     F_END,
@@ -461,7 +461,7 @@ static void parse_invoke_function_name(struct config_loader *ld, const struct co
 }
 
 /* A Lua identifier: what the handler name must be to be a function's name. */
-static const char *check_lua_handler(const char *s)
+const char *config_check_lua_name(const char *s)
 {
     size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
 
@@ -470,22 +470,51 @@ static const char *check_lua_handler(const char *s)
     return NULL;
 }
 
-/* The key of a Lua version's warm states: SHA-256 of what the states are
- * made from. Returns 0, or -1 when OpenSSL fails (out of memory). */
-static int lua_state_key(const struct fn_version *ver, unsigned char out[32])
+/* A key of warm Lua states: SHA-256 of what the states are made from
+ * (names, then the file's text). Returns 0, or -1 when OpenSSL fails (out
+ * of memory). */
+static int lua_state_key(const char *const *parts, size_t nparts, const struct lua_target *t,
+                         unsigned char out[32])
 {
-    const struct lua_target *t = &ver->lua;
-    const char *parts[] = { ver->fn->name, ver->name, t->file, t->handler };
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     unsigned int n = 0;
     int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
 
     /* each part with its NUL: ("ab", "c") and ("a", "bc") differ */
-    for (size_t i = 0; ok && i < sizeof(parts) / sizeof(parts[0]); i++)
+    for (size_t i = 0; ok && i < nparts; i++)
         ok = EVP_DigestUpdate(ctx, parts[i], strlen(parts[i]) + 1);
     ok = ok && EVP_DigestUpdate(ctx, t->source, t->source_len) && EVP_DigestFinal_ex(ctx, out, &n);
     EVP_MD_CTX_free(ctx);
     return ok && n == 32 ? 0 : -1;
+}
+
+int config_lua_file(struct config_loader *ld, json_t *v, struct lua_target *t, const char *owner)
+{
+    const char *s = config_want_string(ld, v);
+    const char *parts[] = { owner, s ? s : "", t->handler ? t->handler : "" };
+    char why[CONFIG_MSG_MAX / 2], b[CONFIG_SHOW_BUF];
+
+    if (!s || !(t->file = config_strdup(ld, s)))
+        return -1;
+    if (!s[0]) {
+        config_error(ld, "expected the path of a Lua file");
+        return -1;
+    }
+    t->source = config_read_file(s, CONFIG_MAX_LUA_FILE_BYTES, &t->source_len, why, sizeof(why));
+    if (!t->source) {
+        config_error(ld, "Lua file %s: %s", config_show(b, s), why);
+        return -1;
+    }
+    if (luabox_check(t->source, t->source_len, s, why, sizeof(why)) < 0) {
+        config_error(ld, "Lua file does not compile: %s", why);
+        return -1;
+    }
+    /* without a handler name (refused, and reported there) no key is needed */
+    if (t->handler && lua_state_key(parts, 3, t, t->key) < 0) {
+        ld->oom = 1;
+        return -1;
+    }
+    return 0;
 }
 
 /* The Lua file: read now and compiled (never run), so a missing file or a
@@ -496,28 +525,11 @@ static void parse_lua_file(struct config_loader *ld, const struct config_field *
                            void *obj)
 {
     struct fn_version *ver = obj;
-    struct lua_target *t = &ver->lua;
-    const char *s = config_want_string(ld, v);
-    char why[CONFIG_MSG_MAX / 2], b[CONFIG_SHOW_BUF];
+    char owner[2 * CONFIG_MAX_NAME + 24];
 
-    if (!s || !(t->file = config_strdup(ld, s)))
-        return;
-    if (!s[0]) {
-        config_error(ld, "expected the path of a Lua file");
-        return;
-    }
-    t->source = config_read_file(s, CONFIG_MAX_LUA_FILE_BYTES, &t->source_len, why, sizeof(why));
-    if (!t->source) {
-        config_error(ld, "Lua file %s: %s", config_show(b, s), why);
-        return;
-    }
-    if (luabox_check(t->source, t->source_len, s, why, sizeof(why)) < 0) {
-        config_error(ld, "Lua file does not compile: %s", why);
-        return;
-    }
-    /* without a handler name (refused, and reported there) no key is needed */
-    if (t->handler && lua_state_key(ver, t->key) < 0)
-        ld->oom = 1;
+    /* the function and version name the states: "fn\0version" as before */
+    fmt_buf(owner, sizeof(owner), "%s:%s", ver->fn->name, ver->name);
+    config_lua_file(ld, v, &ver->lua, owner);
 }
 
 static void parse_handler(struct config_loader *ld, const struct config_field *f, json_t *v,

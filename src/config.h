@@ -165,6 +165,8 @@ struct function {
 
 enum authorizer_type {
     AUTHORIZER_JWT = 0,
+    AUTHORIZER_FUNCTION, /* a function invoked as a Lambda authorizer */
+    AUTHORIZER_LUA,      /* a Lua file's handler, same events and answers */
 };
 
 struct claim_header {
@@ -193,6 +195,17 @@ struct authorizer {
     char *jwks_ca_file;        /* CA bundle for an https jwks_url; NULL: the system store */
     uint32_t jwks_refresh_s;
     struct jwks_source *jwks;  /* set by the runtime (main.c), not by config_load */
+    /* function and lua: what the authorizer gets and who answers */
+    int request_event;         /* "event": "request" (else a TOKEN event) */
+    int payload_v2;            /* REQUEST events as payload 2.0 (default 1.0) */
+    char *target;              /* function: "fn:alias" or "fn:VERSION" as written */
+    const struct function *target_fn;
+    const struct alias *target_alias;     /* or */
+    const struct fn_version *target_version;
+    /* lua: the file's handler(event, context) answers, in a sandbox */
+    struct lua_target lua;
+    uint32_t timeout_ms; /* lua: for one call (default 1000) */
+    uint32_t memory_mb;  /* lua: the state's cap (default 64) */
 };
 
 struct redis_conf {

@@ -19,7 +19,7 @@
 
 static config_parse_fn parse_identity_sources, parse_claims_to_headers, parse_audiences, parse_keys,
     parse_key_algorithms, parse_jwks_file, parse_jwks_url, parse_jwks_ca_file, parse_redis_address,
-    parse_redis_password;
+    parse_redis_password, parse_authorizer_target, parse_authorizer_lua_file;
 static const char *check_nonempty(const char *s);
 static const char *check_env_name(const char *s);
 static const char *check_redis_prefix(const char *s);
@@ -65,10 +65,43 @@ static const struct config_field jwt_authorizer_fields[] = {
     F_END,
 };
 
+static const char *const event_kinds[] = { "token", "request", NULL };
+static const char *const authorizer_payloads[] = { "1.0", "2.0", NULL };
+
+/* A function authorizer: a function (any handler kind) gets a Lambda
+ * authorizer event and answers with a policy or {"isAuthorized": ...}. */
+static const struct config_field function_authorizer_fields[] = {
+    F_CUSTOM("type", 0, config_parse_checked_elsewhere),
+    F_CUSTOM_DEF("identity_source", parse_identity_sources, "[\"$request.header.Authorization\"]"),
+    F_U32("cache_ttl_s", struct authorizer, cache_ttl_s, 0, 3600, 300),
+    F_CUSTOM("claims_to_headers", 0, parse_claims_to_headers),
+    F_CUSTOM("target", FIELD_REQUIRED, parse_authorizer_target),
+    F_ENUM("event", struct authorizer, request_event, event_kinds, 0),
+    F_ENUM("payload", struct authorizer, payload_v2, authorizer_payloads, 0),
+    F_END,
+};
+
+/* A Lua authorizer: the file's handler gets the same events as a function
+ * authorizer and answers the same way, run in a sandbox on the worker. */
+static const struct config_field lua_authorizer_fields[] = {
+    F_CUSTOM("type", 0, config_parse_checked_elsewhere),
+    F_CUSTOM_DEF("identity_source", parse_identity_sources, "[\"$request.header.Authorization\"]"),
+    F_U32("cache_ttl_s", struct authorizer, cache_ttl_s, 0, 3600, 300),
+    F_CUSTOM("claims_to_headers", 0, parse_claims_to_headers),
+    F_ENUM("event", struct authorizer, request_event, event_kinds, 0),
+    F_ENUM("payload", struct authorizer, payload_v2, authorizer_payloads, 0),
+    F_STR("handler", struct authorizer, lua.handler, "handler", config_check_lua_name),
+    F_U32("timeout_ms", struct authorizer, timeout_ms, 1, 30000, 1000),
+    F_U32("memory_mb", struct authorizer, memory_mb, 1, 1024, 64),
+    /* last: the key of its states covers the handler name */
+    F_CUSTOM("file", FIELD_REQUIRED, parse_authorizer_lua_file),
+    F_END,
+};
+
 static const struct config_kind authorizer_kinds[] = {
     { .name = "jwt", .kind = AUTHORIZER_JWT, .fields = jwt_authorizer_fields },
-    { .name = "lua" },
-    { .name = "function" },
+    { .name = "function", .kind = AUTHORIZER_FUNCTION, .fields = function_authorizer_fields },
+    { .name = "lua", .kind = AUTHORIZER_LUA, .fields = lua_authorizer_fields },
     { .name = NULL },
 };
 
@@ -662,6 +695,45 @@ void config_parse_authorizers(struct config_loader *ld, const struct config_fiel
     collect_claim_headers(ld, c);
 }
 
+/* ---------------------------------------------------- function authorizers */
+
+/* "fn:alias" or "fn:VERSION": functions are parsed already. */
+static void parse_authorizer_target(struct config_loader *ld, const struct config_field *f,
+                                    json_t *v, void *obj)
+{
+    struct authorizer *a = obj;
+    const char *s = config_want_string(ld, v), *colon;
+    char b[CONFIG_SHOW_BUF];
+
+    if (!s || !(a->target = config_strdup(ld, s)))
+        return;
+    colon = strchr(s, ':');
+    for (size_t i = 0; colon && i < ld->c->nfunctions; i++) {
+        const struct function *fn = &ld->c->functions[i];
+        if (strlen(fn->name) != (size_t)(colon - s) || strncmp(fn->name, s, (size_t)(colon - s)))
+            continue;
+        a->target_fn = fn;
+        a->target_version = function_version(fn, colon + 1);
+        a->target_alias = a->target_version ? NULL : function_alias(fn, colon + 1);
+    }
+    if (!colon)
+        config_error(ld, "expected \"function:alias\" or \"function:VERSION\", not %s",
+                     config_show(b, s));
+    else if (!a->target_fn)
+        config_error(ld, "unknown function in %s", config_show(b, s));
+    else if (!a->target_version && !a->target_alias)
+        config_error(ld, "function %s has no version or alias %s", a->target_fn->name,
+                     config_show(b, colon + 1));
+}
+
+static void parse_authorizer_lua_file(struct config_loader *ld, const struct config_field *f,
+                                      json_t *v, void *obj)
+{
+    struct authorizer *a = obj;
+
+    config_lua_file(ld, v, &a->lua, a->name);
+}
+
 /* ----------------------------------------------------------------- redis */
 
 static void parse_redis_address(struct config_loader *ld, const struct config_field *f, json_t *v,
@@ -723,6 +795,10 @@ static void authorizer_free(struct authorizer *a)
     }
     free(a->claims_to_headers);
     free(a->issuer);
+    free(a->target);
+    free(a->lua.file);
+    free(a->lua.handler);
+    free(a->lua.source);
     config_free_strings(a->audiences, a->naudiences);
     jose_keyset_unref(a->keys);
     free(a->jwks_url);

@@ -238,4 +238,14 @@ size_t config_want_array(struct config_loader *ld, json_t *v, const char *what);
  * here: the caller decides) or memory ran out (ld->oom set). */
 void *config_object_array(struct config_loader *ld, json_t *v, size_t size, size_t *n);
 
+/* Why s is not a Lua function name (1 to 64 letters, digits and '_', no
+ * digit first), or NULL. */
+const char *config_check_lua_name(const char *s);
+
+/* Reads and compiles (never runs) the Lua file named by v into t (file,
+ * source, key; t->handler must be set already), reporting problems at the
+ * current path. owner names what runs it, for the warm-state key. Returns
+ * 0 or -1. */
+int config_lua_file(struct config_loader *ld, json_t *v, struct lua_target *t, const char *owner);
+
 #endif

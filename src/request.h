@@ -18,6 +18,7 @@ struct wsnap;
 struct evbuffer;
 struct authz_result;
 struct redis_op;
+struct fetch;
 
 #define REQUEST_ID_MAX 64
 
@@ -50,6 +51,7 @@ struct request {
     struct authz_wait {
         int kind;               /* what the request waits for, 0 = nothing */
         struct redis_op *op;    /* Redis lookup under way */
+        struct fetch *fetch;    /* a function authorizer's invocation under way */
         uint64_t deadline_ms;   /* JWKS wait: give up after this */
         struct request *prev, *next; /* the worker's list of JWKS waits */
         int keys_retried;       /* already waited once for new keys */

@@ -29,6 +29,7 @@ Functions, chosen by NAME (a qualifier after ':' is ignored):
                    isBase64Encoded true, content-type application/octet-stream
   emu-STATUS       the emulator itself answers STATUS (429, 500...) with an
                    AWS-style error body
+  authorizer            a Lambda TOKEN authorizer answering as authorizer_fn.py
   anything else    404 ResourceNotFoundException, as AWS does
 
 Python 3 standard library only.
@@ -43,6 +44,8 @@ import socketserver
 import sys
 import threading
 import time
+
+import authorizer_fn  # the answers of the test authorizer (same directory)
 
 PATH_RE = re.compile(r"^/2015-03-31/functions/([^/]+)/invocations$")
 
@@ -183,6 +186,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
                          "headers": {"content-type": "application/octet-stream"},
                          "isBase64Encoded": True,
                          "body": base64.b64encode(data).decode()}
+        if name == "authorizer":
+            # a Lambda authorizer (TOKEN events), as authorizer_fn.py answers;
+            # "unauth" is raised as a function error, as a real one would be
+            token = event.get("authorizationToken", "")
+            token = token[7:] if token.lower().startswith("bearer ") else token
+            ans = authorizer_fn.answer_for(token) or {"isAuthorized": False}
+            if "errorMessage" in ans:
+                return 200, ans, [("X-Amz-Function-Error", "Unhandled")]
+            return 200, ans
         if name.startswith("emu-") and name[4:].isdigit():
             status = int(name[4:])
             return status, {"Type": "Service", "message": "emulator says %d" % status}
