@@ -111,6 +111,9 @@ run: try, from another terminal:
   curl -i 'http://127.0.0.1:$LISTEN_PORT/v1/orders/42?verbose=1'  # version 1 directly, path /orders/42
   curl -i http://127.0.0.1:$LISTEN_PORT/nowhere                    # 404
   curl -i -X DELETE http://127.0.0.1:$LISTEN_PORT/orders/42        # 405
+  curl -s http://127.0.0.1:$LISTEN_PORT/shop/orders/2               # a Lua function (90/10 alias)
+  curl -s 'http://127.0.0.1:$LISTEN_PORT/events/v2/a?x=1'           # the API Gateway event it gets
+  curl -s -H "Authorization: Bearer \$(cat conf/demo/demo.token)" http://127.0.0.1:$LISTEN_PORT/me   # JWT
   build/src/sluicectl alias get orders live                       # the admin API (127.0.0.1:9901)
   build/src/sluicectl deploy start orders live 2 --strategy Canary20Percent20Seconds --watch
   kill -HUP $sluice_pid                                          # reload $CONFIG

@@ -122,6 +122,14 @@ size_t accesslog_format(const struct request *req, char *buf, size_t cap)
         lb_key(&b, "pick");
         lb_json(&b, pick, strlen(pick), 16);
     }
+    if (req->cold_start) {
+        lb_key(&b, "cold_start");
+        lb_raw(&b, "true", 4);
+    }
+    if (req->function_error) {
+        lb_key(&b, "function_error");
+        lb_raw(&b, "true", 4);
+    }
     lb_key(&b, "auth_cache");
     lb_json(&b, req->auth_cache, req->auth_cache ? strlen(req->auth_cache) : 0, 16);
     if (req->auth_source) {

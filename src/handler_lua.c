@@ -352,6 +352,7 @@ static struct luabox *call_state(struct lua_call *c, struct lua_pool *p, uint64_
     t0 = now_us();
     b = luabox_new(&spec, deadline_us, st, err, errlen);
     p->cold_starts++;
+    req->cold_start = 1;
     if (!b)
         return NULL;
     p->busy++;

@@ -73,6 +73,7 @@ struct request {
     unsigned keep_alive : 1;       /* connection may serve another request */
     unsigned function_error : 1;   /* set by invoke/lua handlers (issue 5): the function
                                     * itself failed; counted by metrics */
+    unsigned cold_start : 1;       /* a lua handler made a new state for this request */
     const char *error;             /* why the request failed, for the log */
 
     /* figures */

@@ -293,6 +293,14 @@ def test_warm_and_cold():
             assert r.status == 200 and r.headers["x-calls-in-state"] == "1", r
         assert cold_starts(sl, "cold:1") == 5
         assert cold_starts(sl, "hello:1") == 1
+        # the access log marks exactly the cold calls
+        h.wait_for(lambda: sum(1 for e in sl.access_log() if e.get("path") == "/cold") == 5,
+                   5 * h.SCALE, 0.05, "5 access log lines for /cold")
+        log = sl.access_log()
+        hello = [e.get("cold_start", False) for e in log if e.get("path") == "/hello"]
+        cold = [e.get("cold_start", False) for e in log if e.get("path") == "/cold"]
+        assert hello == [True] + [False] * 19, hello
+        assert cold == [True] * 5, cold
 
 
 def test_idle_states_dropped():
