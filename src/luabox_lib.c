@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lambda_event.h"
 #include "luabox_internal.h"
 #include "util.h"
 
@@ -360,98 +361,52 @@ static int l_json_array(lua_State *L)
 
 /* ------------------------------------------------------------ sluice.base64 */
 
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/* The codec is lambda_event.c's (the one events and results use): here
+ * it only meets Lua. Its buffers are malloc'ed outside the state's cap,
+ * for as long as one call, and bounded by a string the state holds. */
 
 /* sluice.base64.encode(s) -> standard base64 with padding. */
 static int l_b64_encode(lua_State *L)
 {
-    size_t len;
-    const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &len);
-    luaL_Buffer buf;
-    char out[1024];
-    size_t o = 0;
+    size_t len, n;
+    const char *s = luaL_checklstring(L, 1, &len);
+    char *out = lambda_base64_encode((const unsigned char *)s, len, &n);
 
-    luaL_buffinit(L, &buf);
-    for (size_t i = 0; i < len; i += 3) {
-        unsigned v = (unsigned)s[i] << 16;
-        size_t left = len - i;
-        if (left > 1)
-            v |= (unsigned)s[i + 1] << 8;
-        if (left > 2)
-            v |= s[i + 2];
-        out[o++] = b64_alphabet[v >> 18 & 63];
-        out[o++] = b64_alphabet[v >> 12 & 63];
-        out[o++] = left > 1 ? b64_alphabet[v >> 6 & 63] : '=';
-        out[o++] = left > 2 ? b64_alphabet[v & 63] : '=';
-        if (o + 4 > sizeof(out)) {
-            luaL_addlstring(&buf, out, o);
-            o = 0;
-        }
-    }
-    luaL_addlstring(&buf, out, o);
-    luaL_pushresult(&buf);
+    if (!out)
+        return luaL_error(L, "not enough memory");
+    lua_pushlstring(L, out, n);
+    free(out);
     return 1;
-}
-
-static int b64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
 }
 
 /* sluice.base64.decode(s) -> bytes, or nil and a message. Standard
  * alphabet; the padding may be left out; nothing else is accepted. */
 static int l_b64_decode(lua_State *L)
 {
-    size_t len;
-    const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &len);
-    luaL_Buffer buf;
-    char out[1024];
-    size_t o = 0, n = len, i;
-    unsigned acc = 0;
-    int bits = 0;
+    size_t len, n;
+    const char *s = luaL_checklstring(L, 1, &len);
+    char *padded = NULL;
+    unsigned char *out;
 
-    /* at most two '=' and only at the end, completing the last group */
-    if (n && s[n - 1] == '=')
-        n--;
-    if (n && s[n - 1] == '=')
-        n--;
-    if ((n != len && len % 4 != 0) || n % 4 == 1) {
+    if (len % 4 && memchr(s, '=', len) == NULL) {
+        /* complete the last group the way the strict decoder wants it */
+        size_t full = len + (4 - len % 4);
+        if (!(padded = malloc(full)))
+            return luaL_error(L, "not enough memory");
+        memcpy(padded, s, len);
+        memset(padded + len, '=', full - len);
+        s = padded;
+        len = full;
+    }
+    out = lambda_base64_decode(s, len, &n);
+    free(padded);
+    if (!out) {
         lua_pushnil(L);
-        lua_pushliteral(L, "invalid base64: bad length or padding");
+        lua_pushliteral(L, "invalid base64");
         return 2;
     }
-    luaL_buffinit(L, &buf);
-    for (i = 0; i < n; i++) {
-        int v = b64_value(s[i]);
-        if (v < 0) {
-            lua_pushnil(L);
-            lua_pushfstring(L, "invalid base64: unexpected character at offset %d", (int)i);
-            return 2;
-        }
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (char)((acc >> bits) & 0xff);
-            if (o == sizeof(out)) {
-                luaL_addlstring(&buf, out, o);
-                o = 0;
-            }
-        }
-    }
-    luaL_addlstring(&buf, out, o);
-    luaL_pushresult(&buf);
+    lua_pushlstring(L, (const char *)out, n);
+    free(out);
     return 1;
 }
 
