@@ -51,8 +51,14 @@ def gateway(event="token", cache_ttl_s=300, identity=None, target="auth:1"):
         "emu": {"versions": {"1": {"handler": {
             "type": "invoke", "endpoint": "http://127.0.0.1:%d" % EMU.port,
             "function_name": "authorizer"}}}, "aliases": {"live": {"version": "1"}}},
+        # a function that answers with the event it got
+        "echo": {"versions": {"1": {"handler": {
+            "type": "invoke", "endpoint": "http://127.0.0.1:%d" % EMU.port,
+            "function_name": "echo"}}}},
     }
-    routes = [h.route("ANY /api/{proxy+}", "api:1", authorizer="fa")]
+    routes = [h.route("ANY /api/{proxy+}", "api:1", authorizer="fa"),
+              h.route("GET /ev2/{x}", "echo:1", authorizer="fa", payload="2.0"),
+              h.route("GET /ev1/{x}", "echo:1", authorizer="fa", payload="1.0")]
     # one worker: each worker has its own result cache, and the tests count
     # the function's calls
     cfg = h.make_config(functions=functions, routes=routes, workers=1)
@@ -104,6 +110,18 @@ def test_policy_is_evaluated_per_request_even_when_cached():
         # Deny wins over Allow
         assert get(sl, "/api/private/x", "deny-carol").status == 403
         assert get(sl, "/api/public/x", "deny-carol").status == 200
+
+
+def test_principal_and_context_reach_the_function_event():
+    with gateway() as sl:
+        r = get(sl, "/ev2/a", "allow-ivy")
+        assert r.status == 200, r
+        az = r.json()["requestContext"]["authorizer"]
+        assert az == {"lambda": {"user": "ivy", "tier": "gold"}}, az
+        r = get(sl, "/ev1/a", "allow-ivy")
+        assert r.status == 200, r
+        az = r.json()["requestContext"]["authorizer"]
+        assert az["principalId"] == "ivy" and az["user"] == "ivy" and az["tier"] == "gold", az
 
 
 def test_simple_answers():
