@@ -113,13 +113,15 @@ mkdir -p "$OBJ" "$BIN" "$FUZZ_DIR/corpus" "$FUZZ_SRC/crashes"
 build() {
     local objs=() src o
     msg "building the library with $CC ($("$CC" --version | head -n 1))"
+    # the Redis scripts header that make generates (Makefile.am: REDIS_LUA_FILES)
+    awk -f "$ROOT/contrib/embed.awk" "$ROOT"/lua/redis/*.lua > "$OBJ/redis_scripts.h" || return 1
     for src in "$ROOT"/src/*.c; do
         [[ "$(basename "$src")" == main.c ]] && continue
         o="$OBJ/$(basename "${src%.c}").o"
         # rebuild when the source or any header changed
         if [[ ! -f "$o" || "$src" -nt "$o" || -n "$(find "$ROOT/src" -name '*.h' -newer "$o" -print -quit)" ]]; then
             # shellcheck disable=SC2086
-            "$CC" $CFLAGS_FUZZ -iquote "$ROOT/src" $DEP_CFLAGS -c "$src" -o "$o" || return 1
+            "$CC" $CFLAGS_FUZZ -iquote "$ROOT/src" -iquote "$OBJ" $DEP_CFLAGS -c "$src" -o "$o" || return 1
         fi
         objs+=("$o")
     done
