@@ -144,6 +144,14 @@ size_t accesslog_format(const struct request *req, char *buf, size_t cap)
         lb_key(&b, "principal");
         lb_json(&b, req->auth->principal, strlen(req->auth->principal), 128);
     }
+    if (req->plan) {
+        lb_key(&b, "usage_plan");
+        lb_json(&b, req->plan->name, strlen(req->plan->name), 128);
+    }
+    if (req->throttled) {
+        lb_key(&b, "throttled");
+        lb_json(&b, req->throttled, strlen(req->throttled), 16);
+    }
     lb_key(&b, "status");
     lb_u64(&b, (uint64_t)req->status);
     lb_key(&b, "bytes_in");

@@ -22,6 +22,7 @@
 #include "luabox.h"
 #include "pipeline.h"
 #include "redis.h"
+#include "throttle.h"
 #include "request.h"
 #include "selector.h"
 #include "util.h"
@@ -824,10 +825,18 @@ static void redis_reply(void *arg, int found, const char *val, size_t len)
         pipeline_authorized(req);
 }
 
+struct redis_client *authz_worker_redis_client(struct authz_worker *aw)
+{
+    return aw ? aw->redis : NULL;
+}
+
 void authz_cancel(struct request *req)
 {
     struct authz_wait *w = &req->authz_wait;
 
+    /* conn.c cancels every ending request here; the throttle stage waits
+     * on the same Redis client */
+    throttle_cancel(req);
     if (w->kind == WAIT_REDIS && w->op)
         redis_op_cancel(w->op);
     else if (w->kind == WAIT_KEYS)

@@ -14,6 +14,7 @@ struct event_base;
 struct request;
 struct authz_worker;
 struct evbuffer;
+struct redis_client;
 
 /* Per-worker state for cfg (its redis settings). NULL when out of memory. */
 struct authz_worker *authz_worker_new(struct event_base *base, const struct config *cfg);
@@ -27,6 +28,10 @@ void authz_worker_keys_changed(struct authz_worker *aw);
 /* A worker thread ends: frees what the stage keeps per thread. */
 void authz_thread_exit(void);
 
+/* The worker's Redis client (one connection a worker, shared with the
+ * throttle stage), or NULL without Redis. Owned by aw. */
+struct redis_client *authz_worker_redis_client(struct authz_worker *aw);
+
 /* Drops every cached result of authorizer id (admin cache flush). */
 void authz_worker_flush(struct authz_worker *aw, unsigned authorizer_id);
 
@@ -39,8 +44,9 @@ enum authz_outcome {
 /* Runs the stage for req (route decided). */
 enum authz_outcome authz_run(struct request *req);
 
-/* The request ends while waiting (client gone, timeout): forget it. Safe
- * to call for any request. */
+/* The request ends while waiting (client gone, timeout): forget it, also
+ * a throttle decision under way (throttle_cancel()). Safe to call for any
+ * request. */
 void authz_cancel(struct request *req);
 
 /* Releases what the stage attached to req (its result). */

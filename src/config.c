@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "luabox.h"
 #include "router.h"
 #include "selector.h"
+#include "tls.h"
 #include "util.h"
 
 #define CONFIG_MAX_FILE_BYTES (16u << 20)
@@ -45,12 +47,62 @@ static const char *check_state_file(const char *s);
 static config_parse_fn parse_admin;
 static config_parse_fn parse_invoke_endpoint, parse_invoke_function_name;
 static config_parse_fn parse_lua_file;
+static config_parse_fn parse_listen_tls, parse_tls_sni, parse_tls_names;
+
+/* "tls" while it is read: the default certificate and the SNI ones. */
+struct tls_load {
+    struct tls_cert_conf def;
+    struct tls_cert_conf *sni;
+    size_t nsni;
+};
+static config_parse_fn parse_route_throttle, parse_alias_throttle, parse_usage_plan_required,
+    parse_usage_plans, parse_plan_keys_file, parse_plan_keys_env;
+
+/* "throttle": {"rate_per_s", "burst"} on a route or an alias */
+static const struct config_field throttle_fields[] = {
+    { .name = "rate_per_s", .kind = FIELD_U32, .flags = FIELD_REQUIRED,
+      .offset = FIELD_MEMBER(struct throttle_conf, rate_per_s, uint32_t), .min = 1,
+      .max = 1000000 },
+    { .name = "burst", .kind = FIELD_U32, .flags = FIELD_REQUIRED,
+      .offset = FIELD_MEMBER(struct throttle_conf, burst, uint32_t), .min = 1, .max = 1000000 },
+    F_END,
+};
+
+/* one of "usage_plans" */
+static const struct config_field usage_plan_fields[] = {
+    F_U32("rate_per_s", struct usage_plan, throttle.rate_per_s, 0, 1000000, 0),
+    F_U32("burst", struct usage_plan, throttle.burst, 0, 1000000, 0),
+    F_U64("daily_quota", struct usage_plan, daily_quota, 0, 1000000000000ull, 0),
+    F_CUSTOM("api_keys_file", 0, parse_plan_keys_file),
+    F_CUSTOM("api_keys_env", 0, parse_plan_keys_env),
+    F_END,
+};
 
 /* ------------------------------------------------------------ the tables */
 
 static const struct config_field listen_fields[] = {
     F_CUSTOM("address", FIELD_REQUIRED, parse_listen_address),
-    F_UNSUPPORTED("tls", "TLS listeners are not supported yet"),
+    F_CUSTOM("tls", 0, parse_listen_tls),
+    F_END,
+};
+
+#define F_REQ_STR(key, T, m)                                                                       \
+    {                                                                                              \
+        .name = key, .kind = FIELD_STRING, .flags = FIELD_REQUIRED,                                \
+        .offset = FIELD_MEMBER(T, m, char *)                                                       \
+    }
+
+static const struct config_field tls_sni_fields[] = {
+    F_CUSTOM("names", FIELD_REQUIRED, parse_tls_names),
+    F_REQ_STR("cert", struct tls_cert_conf, cert),
+    F_REQ_STR("key", struct tls_cert_conf, key),
+    F_END,
+};
+
+static const struct config_field tls_fields[] = {
+    F_REQ_STR("cert", struct tls_load, def.cert),
+    F_REQ_STR("key", struct tls_load, def.key),
+    F_CUSTOM("sni", 0, parse_tls_sni),
     F_END,
 };
 
@@ -69,6 +121,8 @@ static const struct config_field limits_fields[] = {
           CONFIG_DEFAULT_IDLE_TIMEOUT_MS),
     F_U32("max_connections", struct limits_conf, max_connections, 1, 1000000,
           CONFIG_DEFAULT_MAX_CONNECTIONS),
+    F_U32("max_connections_per_ip", struct limits_conf, max_connections_per_ip, 1, 1000000,
+          CONFIG_DEFAULT_MAX_CONNECTIONS_PER_IP),
     F_U32("shutdown_timeout_ms", struct limits_conf, shutdown_timeout_ms, 0, 3600000,
           CONFIG_DEFAULT_SHUTDOWN_TIMEOUT_MS),
     F_END,
@@ -90,10 +144,22 @@ static const struct config_field log_fields[] = {
     F_END,
 };
 
+/* An http handler's circuit breaker; on by default (failures 0: off). */
+static const struct config_field http_breaker_fields[] = {
+    F_U32("failures", struct http_breaker_conf, failures, 0, 1000000,
+          CONFIG_DEFAULT_BREAKER_FAILURES),
+    F_U32("cooldown_ms", struct http_breaker_conf, cooldown_ms, 100, 3600000,
+          CONFIG_DEFAULT_BREAKER_COOLDOWN_MS),
+    F_END,
+};
+
 /* Fields of an http handler; they fill the struct fn_version. */
 static const struct config_field http_handler_fields[] = {
     F_CUSTOM("type", 0, config_parse_checked_elsewhere),
     F_CUSTOM("url", FIELD_REQUIRED, parse_http_url),
+    F_U32("connect_timeout_ms", struct fn_version, http.connect_timeout_ms, 1, 900000,
+          CONFIG_DEFAULT_CONNECT_TIMEOUT_MS),
+    F_OBJ("circuit_breaker", struct fn_version, http.breaker, http_breaker_fields),
     F_END,
 };
 
@@ -136,6 +202,7 @@ static const struct config_field alias_fields[] = {
     F_CUSTOM("weights", 0, parse_alias_weights), /* after version: the primary is no extra */
     F_CUSTOM("sticky_by", 0, parse_alias_sticky_by),
     F_CUSTOM("pins", 0, parse_alias_pins),
+    F_CUSTOM("throttle", 0, parse_alias_throttle),
     F_END,
 };
 
@@ -173,6 +240,8 @@ static const struct config_field route_fields[] = {
     F_CUSTOM("authorizer", 0, parse_route_authorizer),
     F_CUSTOM("scopes", 0, parse_route_scopes),
     F_ENUM("payload", struct route, payload, payload_names, PAYLOAD_V2),
+    F_CUSTOM("throttle", 0, parse_route_throttle),
+    F_CUSTOM("usage_plan_required", 0, parse_usage_plan_required),
     F_END,
 };
 
@@ -189,6 +258,7 @@ static const struct config_field config_fields[] = {
     /* After functions: a function authorizer names one. */
     F_CUSTOM("authorizers", 0, config_parse_authorizers),
     /* After functions and authorizers: routes name them. */
+    F_CUSTOM("usage_plans", 0, parse_usage_plans), /* before routes: they refer to it */
     F_CUSTOM("routes", FIELD_REQUIRED, parse_routes),
     F_END,
 };
@@ -281,6 +351,99 @@ static void parse_listen(struct config_loader *ld, const struct config_field *f,
         if (ld->oom)
             return;
     }
+}
+
+/* A server name for SNI: "host.example" or "*.example" (a wildcard for
+ * exactly one label), or why not. */
+static const char *check_tls_name(const char *s)
+{
+    const char *p = s;
+    size_t len = strlen(s);
+
+    if (len == 0 || len > 253)
+        return "a server name has 1 to 253 characters";
+    if (p[0] == '*') {
+        if (p[1] != '.' || !p[2])
+            return "a wildcard is \"*.\" and a domain";
+        p += 2;
+    }
+    for (; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '.'))
+            return "a server name has only letters, digits, '-' and '.' (and a leading \"*.\")";
+    return NULL;
+}
+
+static void parse_tls_names(struct config_loader *ld, const struct config_field *f, json_t *v,
+                            void *obj)
+{
+    struct tls_cert_conf *cc = obj;
+
+    config_parse_strings(ld, v, "server name", check_tls_name, &cc->names, &cc->nnames);
+}
+
+static void parse_tls_sni(struct config_loader *ld, const struct config_field *f, json_t *v,
+                          void *obj)
+{
+    struct tls_load *tl = obj;
+    size_t i;
+    json_t *item;
+
+    if (!config_want_array(ld, v, "certificate"))
+        return;
+    tl->sni = calloc(json_array_size(v), sizeof(*tl->sni));
+    if (!tl->sni) {
+        ld->oom = 1;
+        return;
+    }
+    tl->nsni = json_array_size(v);
+    json_array_foreach(v, i, item)
+    {
+        size_t mark = config_path_index(ld, i);
+        config_parse_fields(ld, item, tls_sni_fields, &tl->sni[i]);
+        config_path_cut(ld, mark);
+        if (ld->oom)
+            return;
+    }
+}
+
+static void tls_cert_conf_clear(struct tls_cert_conf *cc)
+{
+    config_free_strings(cc->names, cc->nnames);
+    free(cc->cert);
+    free(cc->key);
+}
+
+/* Reads the certificates and keys now: a file that is missing, a
+ * certificate that has expired or a key that does not match is a config
+ * error at this "tls", and the running config keeps serving on reload. */
+static void parse_listen_tls(struct config_loader *ld, const struct config_field *f, json_t *v,
+                             void *obj)
+{
+    struct listen_conf *l = obj;
+    struct tls_load tl = { 0 };
+    struct tls_cert_conf *all = NULL;
+    size_t errs = ld->errs->n;
+    char why[CONFIG_MSG_MAX / 2];
+
+    if (config_parse_fields(ld, v, tls_fields, &tl) == 0 && ld->errs->n == errs && !ld->oom) {
+        all = calloc(tl.nsni + 1, sizeof(*all));
+        if (!all) {
+            ld->oom = 1;
+        } else {
+            all[0] = tl.def;
+            if (tl.nsni)
+                memcpy(all + 1, tl.sni, tl.nsni * sizeof(*all));
+            l->tls = tls_server_ctx_new(all, tl.nsni + 1, why, sizeof(why));
+            if (!l->tls)
+                config_error(ld, "%s", why);
+        }
+    }
+    free(all); /* shallow copies */
+    tls_cert_conf_clear(&tl.def);
+    for (size_t i = 0; i < tl.nsni; i++)
+        tls_cert_conf_clear(&tl.sni[i]);
+    free(tl.sni);
 }
 
 /* ---------------------------------------------------------------- admin */
@@ -1110,6 +1273,219 @@ static void parse_routes(struct config_loader *ld, const struct config_field *f,
     }
 }
 
+/* ------------------------------------------------------------ throttling */
+
+static void parse_throttle(struct config_loader *ld, json_t *v, struct throttle_conf *t)
+{
+    if (config_parse_fields(ld, v, throttle_fields, t) == 0)
+        t->enabled = 1;
+}
+
+static void parse_route_throttle(struct config_loader *ld, const struct config_field *f, json_t *v,
+                                 void *obj)
+{
+    parse_throttle(ld, v, &((struct route *)obj)->throttle);
+}
+
+static void parse_alias_throttle(struct config_loader *ld, const struct config_field *f, json_t *v,
+                                 void *obj)
+{
+    parse_throttle(ld, v, &((struct alias *)obj)->throttle);
+}
+
+static void parse_usage_plan_required(struct config_loader *ld, const struct config_field *f,
+                                      json_t *v, void *obj)
+{
+    struct route *r = obj;
+
+    if (!json_is_boolean(v)) {
+        config_type_error(ld, v, "true or false");
+        return;
+    }
+    r->usage_plan_required = json_is_true(v);
+    if (r->usage_plan_required && ld->c->nusage_plans == 0)
+        config_error(ld, "usage_plan_required needs at least one of \"usage_plans\"");
+}
+
+/* An API key as API Gateway takes them: 20 to 128 printable characters. */
+static int api_key_ok(const char *p, size_t len)
+{
+    if (len < 20 || len > 128)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)p[i] <= 0x20 || (unsigned char)p[i] >= 0x7f)
+            return 0;
+    return 1;
+}
+
+/* Appends the key at p (len bytes) to the plan. The key itself never goes
+ * into a message: where names the file and line, or the variable. */
+static void plan_add_key(struct config_loader *ld, struct usage_plan *pl, const char *p,
+                         size_t len, const char *where)
+{
+    char **nk;
+
+    if (!api_key_ok(p, len)) {
+        config_error(ld, "%s: an API key must be 20 to 128 printable characters without spaces",
+                     where);
+        return;
+    }
+    if (pl->nkeys >= 1000000) {
+        config_error(ld, "%s: more than 1000000 API keys", where);
+        return;
+    }
+    nk = realloc(pl->keys, (pl->nkeys + 1) * sizeof(*nk));
+    if (!nk) {
+        ld->oom = 1;
+        return;
+    }
+    pl->keys = nk;
+    if (!(pl->keys[pl->nkeys] = slice_dup((struct slice){ p, len }))) {
+        ld->oom = 1;
+        return;
+    }
+    pl->nkeys++;
+}
+
+/* One key a line; blank lines and lines starting with '#' are skipped. */
+static void parse_plan_keys_file(struct config_loader *ld, const struct config_field *f, json_t *v,
+                                 void *obj)
+{
+    struct usage_plan *pl = obj;
+    const char *s = config_want_string(ld, v);
+    char why[256], b[CONFIG_SHOW_BUF], where[CONFIG_SHOW_BUF + 32];
+    size_t len, line = 0;
+    char *text, *p, *end;
+
+    if (!s || !(pl->api_keys_file = config_strdup(ld, s)))
+        return;
+    text = config_read_file(s, 16u << 20, &len, why, sizeof(why));
+    if (!text) {
+        config_error(ld, "cannot read API keys file %s: %s", config_show(b, s), why);
+        return;
+    }
+    for (p = text, end = text + len; p < end && !ld->oom;) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        char *e = nl ? nl : end, *a = p;
+
+        line++;
+        while (a < e && (*a == ' ' || *a == '\t'))
+            a++;
+        while (e > a && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+            e--;
+        if (e > a && *a != '#') {
+            fmt_buf(where, sizeof(where), "%s line %zu", config_show(b, s), line);
+            plan_add_key(ld, pl, a, (size_t)(e - a), where);
+        }
+        p = nl ? nl + 1 : end;
+    }
+    explicit_bzero(text, len);
+    free(text);
+}
+
+/* Keys separated by commas or white space. */
+static void parse_plan_keys_env(struct config_loader *ld, const struct config_field *f, json_t *v,
+                                void *obj)
+{
+    struct usage_plan *pl = obj;
+    const char *s = config_want_string(ld, v), *val, *p;
+    char b[CONFIG_SHOW_BUF], where[CONFIG_SHOW_BUF + 32];
+
+    if (!s || !(pl->api_keys_env = config_strdup(ld, s)))
+        return;
+    if (!(val = getenv(s))) {
+        config_error(ld, "environment variable %s is not set", config_show(b, s));
+        return;
+    }
+    fmt_buf(where, sizeof(where), "environment variable %s", config_show(b, s));
+    for (p = val; *p && !ld->oom;) {
+        size_t n = strcspn(p, ", \t\r\n");
+        if (n)
+            plan_add_key(ld, pl, p, n, where);
+        p += n;
+        p += strspn(p, ", \t\r\n");
+    }
+}
+
+struct key_ref {
+    const char *key;
+    size_t plan;
+};
+
+static int key_ref_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct key_ref *)a)->key, ((const struct key_ref *)b)->key);
+}
+
+/* A key names one plan: a key given twice is refused (by plan names only). */
+static void check_plan_keys_unique(struct config_loader *ld, struct config *c)
+{
+    size_t n = 0, k = 0;
+    struct key_ref *refs;
+
+    for (size_t i = 0; i < c->nusage_plans; i++)
+        n += c->usage_plans[i].nkeys;
+    if (n < 2)
+        return;
+    if (!(refs = calloc(n, sizeof(*refs)))) {
+        ld->oom = 1;
+        return;
+    }
+    for (size_t i = 0; i < c->nusage_plans; i++)
+        for (size_t j = 0; j < c->usage_plans[i].nkeys; j++)
+            refs[k++] = (struct key_ref){ c->usage_plans[i].keys[j], i };
+    qsort(refs, n, sizeof(*refs), key_ref_cmp);
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(refs[i - 1].key, refs[i].key) == 0) {
+            config_error(ld, "an API key is listed twice (plans %s and %s)",
+                         c->usage_plans[refs[i - 1].plan].name, c->usage_plans[refs[i].plan].name);
+            break;
+        }
+    free(refs);
+}
+
+static void parse_usage_plans(struct config_loader *ld, const struct config_field *f, json_t *v,
+                              void *obj)
+{
+    struct config *c = obj;
+    const char *key;
+    json_t *pv;
+    size_t i = 0;
+
+    c->usage_plans = config_object_array(ld, v, sizeof(*c->usage_plans), &c->nusage_plans);
+    if (!c->usage_plans)
+        return;
+    json_object_foreach(v, key, pv)
+    {
+        struct usage_plan *pl = &c->usage_plans[i++];
+        char b[CONFIG_SHOW_BUF];
+        size_t mark;
+
+        if (!(pl->name = config_strdup(ld, key)))
+            return;
+        mark = config_path_key(ld, key);
+        if (!config_name_ok(key, CONFIG_MAX_NAME, 1))
+            config_error(ld,
+                         "invalid usage plan name %s: expected a letter, then up to 63 "
+                         "letters, digits, '_' or '-'",
+                         config_show(b, key));
+        if (config_parse_fields(ld, pv, usage_plan_fields, pl) == 0) {
+            if (!pl->api_keys_file == !pl->api_keys_env)
+                config_error(ld, "expected exactly one of api_keys_file and api_keys_env");
+            else if (pl->nkeys == 0 && !ld->oom)
+                config_error(ld, "no API keys found in %s",
+                             pl->api_keys_file ? "api_keys_file" : "api_keys_env");
+            if (!pl->throttle.rate_per_s != !pl->throttle.burst)
+                config_error(ld, "rate_per_s and burst go together");
+            pl->throttle.enabled = pl->throttle.rate_per_s != 0;
+        }
+        config_path_cut(ld, mark);
+        if (ld->oom)
+            return;
+    }
+    check_plan_keys_unique(ld, c);
+}
+
 /* ------------------------------------------------------------- lifetime */
 
 /* An alias's parts; not the alias itself (it sits in fn->aliases). */
@@ -1174,8 +1550,10 @@ static void config_free(struct config *c)
     }
     free(c->routes);
     config_auth_free(c);
-    for (size_t i = 0; i < c->nlisten; i++)
+    for (size_t i = 0; i < c->nlisten; i++) {
         free(c->listen[i].address);
+        SSL_CTX_free(c->listen[i].tls); /* connections hold their own references */
+    }
     free(c->listen);
     free(c->log.access);
     free(c->log.error);
@@ -1185,6 +1563,19 @@ static void config_free(struct config *c)
         explicit_bzero(c->admin.token, strlen(c->admin.token));
     free(c->admin.token);
     free(c->state_file);
+    for (size_t i = 0; i < c->nusage_plans; i++) {
+        struct usage_plan *pl = &c->usage_plans[i];
+        for (size_t j = 0; j < pl->nkeys; j++) {
+            explicit_bzero(pl->keys[j], strlen(pl->keys[j]));
+            free(pl->keys[j]);
+        }
+        free(pl->keys);
+        free(pl->buckets); /* the array only: buckets are throttle.c's */
+        free(pl->name);
+        free(pl->api_keys_file);
+        free(pl->api_keys_env);
+    }
+    free(c->usage_plans);
     free(c->path);
     free(c);
 }

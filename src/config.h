@@ -18,6 +18,7 @@ struct function;
 struct jose_keyset;
 struct jwks_source;
 struct metrics_series;
+struct throttle_bucket;
 
 enum handler_kind {
     HANDLER_HTTP = 0,
@@ -35,6 +36,10 @@ enum log_level { LOG_LEVEL_ERROR = 0, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_
 #define CONFIG_DEFAULT_BODY_TIMEOUT_MS 30000u
 #define CONFIG_DEFAULT_IDLE_TIMEOUT_MS 60000u
 #define CONFIG_DEFAULT_MAX_CONNECTIONS 10000u
+#define CONFIG_DEFAULT_MAX_CONNECTIONS_PER_IP 256u
+#define CONFIG_DEFAULT_CONNECT_TIMEOUT_MS 2000u
+#define CONFIG_DEFAULT_BREAKER_FAILURES 5u
+#define CONFIG_DEFAULT_BREAKER_COOLDOWN_MS 5000u
 #define CONFIG_DEFAULT_SHUTDOWN_TIMEOUT_MS 10000u
 #define CONFIG_DEFAULT_TIMEOUT_MS 30000u
 #define CONFIG_DEFAULT_MEMORY_MB 128u
@@ -50,6 +55,13 @@ struct http_target {
     uint16_t port;
     struct sockaddr_storage addr;
     socklen_t addrlen;
+    uint32_t connect_timeout_ms; /* a connect taking longer gets 504 */
+    /* Circuit breaker on the upstream address (breaker.c): failures = 0
+     * turns it off. */
+    struct http_breaker_conf {
+        uint32_t failures;    /* consecutive failures that open it */
+        uint32_t cooldown_ms; /* how long it stays open before a probe */
+    } breaker;
 };
 
 /* Where an invoke handler sends invocations: a Lambda Invoke API endpoint
@@ -84,6 +96,14 @@ struct lua_target {
 };
 
 struct fncall_limit;
+
+/* A token bucket ("throttle": {"rate_per_s", "burst"}) on a route, an
+ * alias or a usage plan (throttle.h). enabled: the object was present. */
+struct throttle_conf {
+    int enabled;
+    uint32_t rate_per_s; /* tokens added a second, >= 1 */
+    uint32_t burst;      /* capacity: requests allowed at once, >= 1 */
+};
 
 /* One version of a function: how to run it. Immutable. */
 struct fn_version {
@@ -152,6 +172,11 @@ struct alias {
     const struct fn_version **pick_version; /* npick entries; last is the primary */
     uint64_t *pick_upto; /* cumulative thresholds in [0, 2^64): pick i when r < pick_upto[i] */
     uint64_t sticky_seed; /* hash state after the function and alias names */
+    struct throttle_conf throttle;
+    /* Set by throttle_attach() before workers see the snapshot (as
+     * series are by metrics_attach): the process-wide bucket, NULL when
+     * not throttled or not attached. */
+    struct throttle_bucket *bucket;
 };
 
 struct function {
@@ -224,6 +249,24 @@ struct redis_conf {
  * config.c's list of names, which the config walker stores. */
 enum payload_version { PAYLOAD_V2 = 0, PAYLOAD_V1 = 1 };
 
+/* A usage plan ("usage_plans": {NAME: {...}}): requests that carry one
+ * of its API keys (x-api-key) on a route with usage_plan_required get
+ * its limits, per key. Keys are secrets: read from api_keys_file or the
+ * environment variable api_keys_env, never logged. */
+struct usage_plan {
+    char *name;
+    struct throttle_conf throttle; /* rate_per_s and burst (enabled when rate_per_s is set) */
+    uint64_t daily_quota;          /* requests per key per UTC day; 0 = none */
+    char *api_keys_file;           /* as written, or NULL */
+    char *api_keys_env;            /* as written, or NULL */
+    size_t nkeys;
+    char **keys;                   /* wiped when the config is freed */
+    /* Set by throttle_attach(): nkeys buckets, [i] for keys[i]; NULL when
+     * not attached. The array is the snapshot's, the buckets the
+     * registry's. */
+    struct throttle_bucket **buckets;
+};
+
 struct route {
     char *spec;   /* "GET /orders/{id}" as written */
     char *method; /* "GET", "ANY" */
@@ -238,6 +281,9 @@ struct route {
     char **scopes;                 /* every one required (needs an authorizer) */
     size_t nscopes;
     enum payload_version payload;  /* event format for invoke and lua handlers */
+    struct throttle_conf throttle;
+    int usage_plan_required;       /* a known x-api-key is needed (else 403) */
+    struct throttle_bucket *bucket; /* set by throttle_attach(), as alias.bucket */
     /* Set by metrics_attach() before workers see the snapshot, not by
      * config_load: fn->nversions + 1 entries, [i] for fn->versions[i] and
      * the last for requests answered before a version was picked; an entry
@@ -251,6 +297,10 @@ struct listen_conf {
     char *address; /* as written: "127.0.0.1:8080", "[::1]:8080", "*:8080" */
     struct sockaddr_storage addr;
     socklen_t addrlen;
+    /* "tls": the server context (an SSL_CTX, tls.c; certificates chosen
+     * by SNI inside), loaded with the snapshot so that a reload brings new
+     * certificates to new connections. NULL: plain TCP. */
+    struct ssl_ctx_st *tls;
 };
 
 struct limits_conf {
@@ -261,6 +311,7 @@ struct limits_conf {
     uint32_t body_timeout_ms;
     uint32_t idle_timeout_ms;
     uint32_t max_connections;
+    uint32_t max_connections_per_ip; /* open connections per client address */
     uint32_t shutdown_timeout_ms;
 };
 
@@ -302,6 +353,8 @@ struct config {
     struct redis_conf redis;
     struct admin_conf admin;
     char *state_file; /* alias and deployment state (control.c); NULL: memory only */
+    size_t nusage_plans;
+    struct usage_plan *usage_plans;
 };
 
 /* One problem found in a config file. */

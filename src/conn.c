@@ -7,6 +7,8 @@
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -35,6 +37,12 @@
 #define LINGER_MS 2000
 #define LINGER_MAX_BYTES (1024 * 1024)
 
+/* A client address, for limits.max_connections_per_ip. */
+struct ip_key {
+    uint8_t addr[16];
+    uint8_t family;
+};
+
 enum conn_state {
     CONN_IDLE,    /* waiting for the first byte of a request head */
     CONN_HEAD,    /* part of a head received */
@@ -56,7 +64,9 @@ struct conn {
     unsigned peer_eof : 1;
     unsigned close_after : 1; /* close once the current response is out */
     unsigned kick_pending : 1;
+    unsigned ip_counted : 1; /* holds a slot in the per-address count */
     char client_ip[48];
+    struct ip_key ipk;
 };
 
 static void conn_readcb(struct stream *st, void *arg);
@@ -85,6 +95,98 @@ static void set_read_timeout_ms(struct conn *c, uint32_t ms)
     stream_set_timeouts(c->st, ms, conn_cfg(c)->limits.idle_timeout_ms);
 }
 
+/* ------------------------------------------------------------ per address */
+
+/* Open connections per client address, across all workers (SO_REUSEPORT
+ * spreads one client's connections over them). One lock per connection
+ * opened or closed, none per request. */
+#define IP_BUCKETS 4096
+
+struct ip_entry {
+    struct ip_key key;
+    uint32_t count;
+    struct ip_entry *next;
+};
+
+static pthread_mutex_t ip_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ip_entry *ip_table[IP_BUCKETS];
+static atomic_ulong ip_refused;     /* connections refused by the cap */
+static atomic_ulong ip_refused_log; /* now_ms() of the last log line about it */
+
+static int ip_key_from(struct ip_key *k, const struct sockaddr *sa)
+{
+    memset(k, 0, sizeof(*k));
+    if (sa->sa_family == AF_INET) {
+        memcpy(k->addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+    } else if (sa->sa_family == AF_INET6) {
+        memcpy(k->addr, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+    } else {
+        return -1;
+    }
+    k->family = (uint8_t)sa->sa_family;
+    return 0;
+}
+
+static unsigned ip_hash(const struct ip_key *k)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < sizeof(k->addr); i++)
+        h = (h ^ k->addr[i]) * 16777619u;
+    return (h ^ k->family) % IP_BUCKETS;
+}
+
+/* Takes a slot for k. Returns 0, or -1 when k already holds max (or out
+ * of memory). */
+static int ip_acquire(const struct ip_key *k, uint32_t max)
+{
+    struct ip_entry **pp = &ip_table[ip_hash(k)], *e;
+    int rc = 0;
+
+    pthread_mutex_lock(&ip_lock);
+    for (e = *pp; e; e = e->next)
+        if (memcmp(&e->key, k, sizeof(*k)) == 0)
+            break;
+    if (!e && (e = calloc(1, sizeof(*e)))) {
+        e->key = *k;
+        e->next = *pp;
+        *pp = e;
+    }
+    if (!e || e->count >= max)
+        rc = -1;
+    else
+        e->count++;
+    pthread_mutex_unlock(&ip_lock);
+    return rc;
+}
+
+static void ip_release(const struct ip_key *k)
+{
+    struct ip_entry **pp = &ip_table[ip_hash(k)], *e;
+
+    pthread_mutex_lock(&ip_lock);
+    for (; (e = *pp); pp = &e->next)
+        if (memcmp(&e->key, k, sizeof(*k)) == 0) {
+            if (--e->count == 0) {
+                *pp = e->next;
+                free(e);
+            }
+            break;
+        }
+    pthread_mutex_unlock(&ip_lock);
+}
+
+/* Logs refusals at most once a second, with how many there were. */
+static void ip_refused_note(const char *ip, uint32_t max)
+{
+    unsigned long n = atomic_fetch_add(&ip_refused, 1) + 1;
+    unsigned long now = (unsigned long)now_ms(), last = atomic_load(&ip_refused_log);
+
+    if (now - last >= 1000 && atomic_compare_exchange_strong(&ip_refused_log, &last, now))
+        log_warn("%s: over limits.max_connections_per_ip (%u): connection closed "
+                 "(%lu refused so far)",
+                 ip, max, n);
+}
+
 /* ------------------------------------------------------------ lifecycle */
 
 struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa, socklen_t salen)
@@ -105,9 +207,23 @@ struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa, sockl
                   sizeof(c->client_ip));
     else
         memcpy(c->client_ip, "unknown", 8);
+    if (ip_key_from(&c->ipk, sa) == 0) {
+        uint32_t max = conn_cfg(c)->limits.max_connections_per_ip;
+        if (ip_acquire(&c->ipk, max) < 0) {
+            /* closed at once: a client holding this many sockets gets
+             * no more work out of us */
+            ip_refused_note(c->client_ip, max);
+            close(fd);
+            free(c);
+            return NULL;
+        }
+        c->ip_counted = 1;
+    }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     c->st = stream_new(worker_base(w), fd);
     if (!c->st) {
+        if (c->ip_counted)
+            ip_release(&c->ipk);
         close(fd);
         free(c);
         return NULL;
@@ -136,6 +252,8 @@ static void conn_free(struct conn *c)
     }
     conn_unlink(c);
     worker_conn_count(c->w, -1);
+    if (c->ip_counted)
+        ip_release(&c->ipk);
     stream_free(c->st);
     free(c);
 }
@@ -698,4 +816,16 @@ void conn_shutdown_all(struct conn **list)
         next = c->next;
         conn_shutdown(c);
     }
+}
+
+int conn_start_tls(struct conn *c, struct ssl_ctx_st *ctx)
+{
+    /* a handshake is part of getting the first request's head: it gets
+     * the header timeout, whole, however slowly its bytes come */
+    return stream_start_tls(c->st, ctx, conn_cfg(c)->limits.header_timeout_ms);
+}
+
+int conn_is_tls(const struct request *req)
+{
+    return stream_is_tls(req->conn->st);
 }

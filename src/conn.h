@@ -20,6 +20,16 @@ struct evbuffer;
  * NULL (fd closed) when out of memory. */
 struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa, socklen_t salen);
 
+struct ssl_ctx_st;
+
+/* Makes c, just made by conn_new() (before the loop ran its first read),
+ * a TLS connection with ctx (an SSL_CTX, borrowed: the connection takes
+ * its own reference). The handshake runs inside the first reads and must
+ * end within the header timeout; the first request's header timeout then
+ * starts with its first byte, as on a plain connection. Returns 0, or -1
+ * when out of memory (the caller then closes c). */
+int conn_start_tls(struct conn *c, struct ssl_ctx_st *ctx);
+
 /* The worker is stopping: closes the connection now when it is idle,
  * otherwise after its current response. */
 void conn_shutdown(struct conn *c);
@@ -69,5 +79,8 @@ void conn_send_continue(struct request *req);
 /* Something broke after the response started (or the request cannot go
  * on): logs why, closes the client connection. Ends the request. */
 void conn_abort(struct request *req, const char *why);
+
+/* 1 when req arrived over TLS (a listener with "tls"). */
+int conn_is_tls(const struct request *req);
 
 #endif

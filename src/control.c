@@ -144,9 +144,19 @@ static json_t *merged_doc(const json_t *file_doc, const json_t *published,
             int applies = text && made_on && strcmp(text, made_on) == 0;
 
             free(text);
-            if (applies &&
-                json_object_set_new(aliases, k, json_deep_copy(json_object_get(v, "state"))) < 0)
-                goto oom;
+            if (applies) {
+                json_t *st = json_deep_copy(json_object_get(v, "state"));
+                json_t *thr = json_object_get(cur, "throttle");
+                /* a runtime state (admin PUT, deployment step) picks
+                 * versions; the file's throttle stays unless it sets one */
+                if (st && thr && !json_object_get(st, "throttle") &&
+                    json_object_set(st, "throttle", thr) < 0) {
+                    json_decref(st);
+                    goto oom;
+                }
+                if (!st || json_object_set_new(aliases, k, st) < 0)
+                    goto oom;
+            }
         }
     }
     return doc;
@@ -595,6 +605,8 @@ static json_t *alias_state_from(struct control *ctl, const json_t *doc, const ch
                    "version", json_object_get(def, "version"), "weights", weights, "sticky_by",
                    sticky, "pins", pins, "generation",
                    (json_int_t)control_alias_generation(ctl, fn, alias), "source", src);
+    if (st && json_object_get(def, "throttle"))
+        json_object_set(st, "throttle", json_object_get(def, "throttle"));
     return st;
 }
 
@@ -742,7 +754,8 @@ void control_alias_set(struct control *ctl, const char *fn, const char *alias, j
         if (ignored_alias_key(k))
             continue;
         if (strcmp(k, "version") != 0 && strcmp(k, "weights") != 0 &&
-            strcmp(k, "sticky_by") != 0 && strcmp(k, "pins") != 0) {
+            strcmp(k, "sticky_by") != 0 && strcmp(k, "pins") != 0 &&
+            strcmp(k, "throttle") != 0) {
             answer(a, 400, "unknown field %.100s", k);
             goto out;
         }

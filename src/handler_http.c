@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "authz.h"
+#include "breaker.h"
 #include "conn.h"
 #include "handler.h"
 #include "http_parser.h"
@@ -17,6 +18,7 @@
 #include "request.h"
 #include "stream.h"
 #include "upstream.h"
+#include "util.h"
 #include "worker.h"
 
 /* A response head from an upstream larger than this is refused (502). */
@@ -24,6 +26,9 @@
 /* Request body queued towards the upstream before the client is paused. */
 #define UPSTREAM_OUT_HIGH (1024 * 1024)
 #define UPSTREAM_OUT_LOW (256 * 1024)
+/* A request body up to this size is kept until the response begins, so
+ * that a request sent on a dead pooled connection can be sent again. */
+#define REPLAY_MAX (64 * 1024)
 
 enum xstate {
     X_WAIT_HEAD, /* request sent (or being sent), no response byte yet */
@@ -37,7 +42,8 @@ struct exchange {
     struct request *req;
     struct upstream_pool *pool;
     struct upstream_conn *uc;
-    struct event timer; /* assigned once per pooled exchange */
+    struct event timer;  /* assigned once per pooled exchange */
+    struct event ctimer; /* connect timeout, or the breaker's 503; assigned once too */
     struct exchange *next_free;
     enum xstate state;
     enum rbody rbody;
@@ -50,12 +56,21 @@ struct exchange {
     int got_bytes;               /* any response byte arrived on this connection */
     int resp_keep_alive;
     int sent_all;                /* the whole request body went into the upstream buffer */
+    int connecting;              /* a new connection's connect is under way */
+    int denied;                  /* the circuit breaker is open: answer 503 */
+    uint32_t retry_after_s;      /* denied: for Retry-After */
+    struct breaker *breaker;     /* NULL: no breaker on this handler */
+    int probe;                   /* this request is the half-open breaker's probe */
+    int judged;                  /* the breaker heard this request's outcome */
+    int replay_ok;               /* every body byte sent so far is in replay */
+    struct evbuffer *replay;     /* body bytes as sent, for a retry (or NULL) */
 };
 
 static void x_readcb(struct stream *st, void *arg);
 static void x_writecb(struct stream *st, void *arg);
 static void x_eventcb(struct stream *st, short what, void *arg);
 static void x_timercb(evutil_socket_t fd, short what, void *arg);
+static void x_ctimercb(evutil_socket_t fd, short what, void *arg);
 
 /* Exchanges are pooled per worker thread (each worker has its own loop,
  * so a pooled exchange's timer stays assigned to the right base). */
@@ -74,12 +89,13 @@ static struct exchange *x_new(struct request *req)
         x = malloc(sizeof(*x));
         if (!x)
             return NULL;
-        if (event_assign(&x->timer, worker_base(req->worker), -1, 0, x_timercb, x) < 0) {
+        if (event_assign(&x->timer, worker_base(req->worker), -1, 0, x_timercb, x) < 0 ||
+            event_assign(&x->ctimer, worker_base(req->worker), -1, 0, x_ctimercb, x) < 0) {
             free(x);
             return NULL;
         }
     }
-    /* everything but the assigned timer starts cleared */
+    /* everything but the assigned timers starts cleared */
     memset(x, 0, offsetof(struct exchange, timer));
     memset(&x->next_free, 0, sizeof(*x) - offsetof(struct exchange, next_free));
     x->req = req;
@@ -91,8 +107,15 @@ static void x_free(struct exchange *x, int reusable)
     struct request *req = x->req;
 
     evtimer_del(&x->timer);
+    evtimer_del(&x->ctimer);
     if (x->uc)
         upstream_release(x->uc, reusable);
+    if (x->replay) {
+        evbuffer_free(x->replay);
+        x->replay = NULL;
+    }
+    if (x->probe && !x->judged)
+        breaker_cancel_probe(x->breaker);
     req->handler_state = NULL;
     if (exchange_pool_len < EXCHANGE_POOL_MAX) {
         x->next_free = exchange_pool;
@@ -116,6 +139,18 @@ static void http_thread_exit(void)
 /* One response head per thread: it is only used while x_read_head runs. */
 static _Thread_local struct http_response_head resp_head;
 
+/* Tells the breaker how the request went, once: ok = 0 for a failure of
+ * the upstream (no connection, reset, timeout, or a 502/503/504 of its own). */
+static void x_judge(struct exchange *x, int ok)
+{
+    const struct http_breaker_conf *bc = &x->req->version->http.breaker;
+
+    if (!x->breaker || x->judged)
+        return;
+    x->judged = 1;
+    breaker_record(x->breaker, x->probe, ok, now_ms(), bc->failures, bc->cooldown_ms);
+}
+
 /* Fails the request with a sluice response when nothing was sent to the
  * client yet, else breaks the client connection (the only honest signal
  * left once a response is under way). */
@@ -125,6 +160,8 @@ static void x_fail(struct exchange *x, int status, const char *why)
 
     if (!req->upstream_end_us)
         req->upstream_end_us = now_us();
+    if (status == 502 || status == 504)
+        x_judge(x, 0);
     x_free(x, 0);
     req->error = why;
     if (req->response_started) {
@@ -159,7 +196,7 @@ static int x_send_head(struct exchange *x)
     info.query = req->head.query;
     info.authority = (struct slice){ t->authority, strlen(t->authority) };
     info.client_ip = req->client_ip;
-    info.proto = "http";
+    info.proto = conn_is_tls(req) ? "https" : "http";
     info.request_id = req->request_id;
     info.strip = req->cfg->claim_headers;
     info.nstrip = req->cfg->nclaim_headers;
@@ -177,6 +214,11 @@ static int x_send_head(struct exchange *x)
     }
     if (proxy_head_request(out, &req->head, &info) < 0)
         return -1;
+    if (x->replay && evbuffer_get_length(x->replay)) {
+        /* a retry: the body bytes the dead connection took go again */
+        if (evbuffer_add_buffer(out, x->replay) < 0)
+            return -1;
+    }
     stream_setcb(x->uc->st, x_readcb, x_writecb, x_eventcb, x);
     stream_set_write_low(x->uc->st, UPSTREAM_OUT_LOW);
     stream_set_read_high(x->uc->st, 0);
@@ -193,7 +235,58 @@ static int x_connect(struct exchange *x)
         return -1;
     x->got_bytes = 0;
     x->head_scan = 0;
+    x->connecting = !x->uc->reused;
+    if (x->connecting) {
+        uint32_t ms = x->req->version->http.connect_timeout_ms;
+        struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+        evtimer_add(&x->ctimer, &tv);
+    }
     return x_send_head(x);
+}
+
+/* The connection is up: the connect timeout no longer applies. */
+static void x_connected(struct exchange *x)
+{
+    if (x->connecting) {
+        x->connecting = 0;
+        evtimer_del(&x->ctimer);
+    }
+}
+
+/* The breaker is open: 503 with Retry-After, from the loop (http_start
+ * may not answer itself). */
+static void x_deny(struct exchange *x)
+{
+    struct request *req = x->req;
+    char hdr[40];
+
+    fmt_buf(hdr, sizeof(hdr), "Retry-After: %u\r\n", x->retry_after_s);
+    req->upstream_end_us = now_us();
+    x_free(x, 0);
+    req->error = "upstream circuit breaker open";
+    log_debug("request %s: circuit breaker open, 503", req->request_id);
+    conn_respond(req, 503, "upstream unavailable (circuit breaker open)", hdr);
+}
+
+/* Connect timeout, or a denied request to answer. */
+static void x_ctimercb(evutil_socket_t fd, short what, void *arg)
+{
+    struct exchange *x = arg;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+
+    if (x->denied) {
+        x_deny(x);
+        return;
+    }
+    if (!x->connecting || !x->uc)
+        return;
+    /* the write callback may not have said so yet (a large body queued) */
+    if (getpeername(stream_fd(x->uc->st), (struct sockaddr *)&ss, &len) == 0) {
+        x->connecting = 0;
+        return;
+    }
+    x_fail(x, 504, "upstream connect timed out");
 }
 
 static int http_start(struct request *req)
@@ -217,16 +310,70 @@ static int http_start(struct request *req)
     }
     req->upstream_start_us = now_us();
     x->sent_all = req->body_done; /* no body: nothing more will be sent */
+    if (t->breaker.failures && (x->breaker = upstream_pool_breaker(x->pool))) {
+        enum breaker_verdict v =
+            breaker_allow(x->breaker, now_ms(), t->breaker.cooldown_ms, &x->retry_after_s);
+        if (v == BREAKER_DENY) {
+            struct timeval now = { 0, 0 };
+            x->denied = 1;
+            x->breaker = NULL; /* nothing to report */
+            evtimer_add(&x->ctimer, &now);
+            return 0;
+        }
+        x->probe = v == BREAKER_PROBE;
+    }
     if (x_connect(x) < 0) {
         int e = errno;
+        if (e != EMFILE && e != ENFILE && e != ENOMEM)
+            x_judge(x, 0);
         x_free(x, 0);
         req->status = 502;
         req->error = e == EMFILE || e == ENFILE ? "out of file descriptors for the upstream"
                                                 : "upstream connection failed";
         return -1;
     }
+    /* a body small enough is kept for a retry on a dead pooled connection */
+    x->replay_ok = req->body_kind == BODY_NONE ||
+                   (x->uc->reused && (req->body_kind == BODY_CHUNKED ||
+                                      (uint64_t)req->head.content_length <= REPLAY_MAX));
     x_arm_timer(x);
     return 0;
+}
+
+/* Keeps a copy of the n body bytes just added at the end of out, while a
+ * retry is still possible; gives up on replaying past REPLAY_MAX. */
+static void x_keep_for_replay(struct exchange *x, struct evbuffer *out, size_t n)
+{
+    struct evbuffer_ptr pos;
+    struct evbuffer_iovec v[8];
+    size_t have = x->replay ? evbuffer_get_length(x->replay) : 0;
+    int nv;
+
+    if (!x->replay_ok || x->retried || x->got_bytes || !n)
+        return;
+    if (have + n > REPLAY_MAX || (!x->replay && !(x->replay = evbuffer_new())) ||
+        evbuffer_ptr_set(out, &pos, evbuffer_get_length(out) - n, EVBUFFER_PTR_SET) < 0)
+        goto give_up;
+    while (n) {
+        nv = evbuffer_peek(out, (ev_ssize_t)n, &pos, v, 8);
+        if (nv <= 0)
+            goto give_up;
+        for (int i = 0; i < nv && i < 8 && n; i++) {
+            size_t take = v[i].iov_len < n ? v[i].iov_len : n;
+            if (evbuffer_add(x->replay, v[i].iov_base, take) < 0)
+                goto give_up;
+            n -= take;
+            if (evbuffer_ptr_set(out, &pos, take, EVBUFFER_PTR_ADD) < 0 && n)
+                goto give_up;
+        }
+    }
+    return;
+give_up:
+    x->replay_ok = 0;
+    if (x->replay) {
+        evbuffer_free(x->replay);
+        x->replay = NULL;
+    }
 }
 
 /* Request body bytes from the client go upstream, re-framed. */
@@ -234,13 +381,14 @@ static void http_body(struct request *req, struct evbuffer *buf, int done)
 {
     struct exchange *x = req->handler_state;
     struct evbuffer *out;
-    size_t n = evbuffer_get_length(buf);
+    size_t n = evbuffer_get_length(buf), before;
 
     if (!x || !x->uc) {
         evbuffer_drain(buf, n);
         return;
     }
     out = stream_output(x->uc->st);
+    before = evbuffer_get_length(out);
     if (x->upstream_body_chunked) {
         if (n) {
             evbuffer_add_printf(out, "%zx\r\n", n);
@@ -254,6 +402,7 @@ static void http_body(struct request *req, struct evbuffer *buf, int done)
     }
     if (done)
         x->sent_all = 1;
+    x_keep_for_replay(x, out, evbuffer_get_length(out) - before);
     stream_flush(x->uc->st);
     if (evbuffer_get_length(out) >= UPSTREAM_OUT_HIGH)
         conn_body_pause(req);
@@ -264,6 +413,7 @@ static void x_writecb(struct stream *st, void *arg)
 {
     struct exchange *x = arg;
 
+    x_connected(x);
     if (!x->sent_all)
         conn_body_resume(x->req);
 }
@@ -443,6 +593,12 @@ static int x_read_head(struct exchange *x)
         }
         break;
     }
+    x_judge(x, rh->status < 502 || rh->status > 504);
+    if (x->replay) {
+        evbuffer_free(x->replay); /* no retry once the upstream answered */
+        x->replay = NULL;
+    }
+    x->replay_ok = 0;
     conn_response_started(req, rh->status);
     if (!req->body_done)
         req->keep_alive = 0; /* answered before the body ended: cannot reuse */
@@ -466,6 +622,7 @@ static void x_readcb(struct stream *st, void *arg)
     struct exchange *x = arg;
 
     x->got_bytes = 1;
+    x_connected(x);
     if (x->state == X_WAIT_HEAD) {
         if (x_read_head(x) <= 0)
             return;
@@ -475,12 +632,12 @@ static void x_readcb(struct stream *st, void *arg)
 
 /* A pooled connection that the server closed while it sat idle shows up
  * as an error before any response byte: that request never reached the
- * application, so it is safe to send it once more on a fresh connection
- * when there is no body to replay. */
+ * application, so it is safe to send it once more on another connection
+ * (pooled or new) when all of its body sent so far was kept (replay). */
 static int x_can_retry(struct exchange *x)
 {
-    return x->uc && x->uc->reused && !x->got_bytes && !x->retried &&
-           x->req->body_kind == BODY_NONE && x->state == X_WAIT_HEAD;
+    return x->uc && x->uc->reused && !x->got_bytes && !x->retried && x->replay_ok &&
+           x->state == X_WAIT_HEAD;
 }
 
 static void x_eventcb(struct stream *st, short what, void *arg)
@@ -493,8 +650,14 @@ static void x_eventcb(struct stream *st, short what, void *arg)
         x->uc = NULL;
         x->retried = 1;
         log_debug("request %s: pooled upstream connection was closed, retrying", req->request_id);
-        if (x_connect(x) == 0)
+        if (x_connect(x) == 0) {
+            if (x->replay) {
+                evbuffer_free(x->replay); /* handed over to the new connection */
+                x->replay = NULL;
+            }
+            x->replay_ok = 0;
             return;
+        }
         x_fail(x, 502, "upstream connection failed");
         return;
     }

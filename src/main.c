@@ -17,6 +17,7 @@
 #include "jwks.h"
 #include "log.h"
 #include "metrics.h"
+#include "throttle.h"
 #include "util.h"
 #include "worker.h"
 
@@ -114,7 +115,8 @@ static int install(void *arg, struct config *cfg, int is_reload)
         log_error("%s", err);
         return -1;
     }
-    if (attach_jwks(s, cfg) < 0 || metrics_attach(cfg) < 0 || fncall_attach(cfg) < 0) {
+    if (attach_jwks(s, cfg) < 0 || metrics_attach(cfg) < 0 || fncall_attach(cfg) < 0 ||
+        throttle_attach(cfg) < 0) {
         log_error("out of memory setting up the new config");
         return -1;
     }
@@ -223,7 +225,8 @@ static int run(struct server *s)
     }
     s->nworkers = worker_count(s->cfg);
     if (metrics_init(s->nworkers) < 0 || metrics_attach(s->cfg) < 0 ||
-        fncall_init(s->nworkers) < 0 || fncall_attach(s->cfg) < 0) {
+        fncall_init(s->nworkers) < 0 || fncall_attach(s->cfg) < 0 ||
+        throttle_attach(s->cfg) < 0) {
         log_error("cannot set up metrics and concurrency limits: out of memory");
         goto out;
     }
@@ -306,6 +309,7 @@ out:
     s->nworkers = 0;
     jwks_registry_free(s->jwks);
     metrics_shutdown();
+    throttle_shutdown();
     for (i = 0; i < 4; i++)
         if (sigev[i])
             event_free(sigev[i]);

@@ -11,6 +11,7 @@
 #include "metrics.h"
 #include "request.h"
 #include "router.h"
+#include "throttle.h"
 #include "worker.h"
 
 static int request_id_sane(struct slice v)
@@ -153,15 +154,28 @@ void pipeline_authorized(struct request *req)
     stage_invoke(req);
 }
 
+/* authorize: may answer (401/403/500), or continue now or later */
+static void stage_authorize(struct request *req)
+{
+    if (authz_run(req) != AUTHZ_PASS)
+        return;
+    pipeline_authorized(req);
+}
+
 void pipeline_start(struct request *req)
 {
     pipeline_new_request_id(req->worker, &req->head, req->request_id, sizeof(req->request_id));
     if (stage_route(req) < 0)
         return;
-    /* authorize: may answer (401/403/500), or continue now or later */
-    if (authz_run(req) != AUTHZ_PASS)
+    /* throttle, before authorize as API Gateway does: a flood is refused
+     * for the price of an atomic (or one Redis script) instead of a
+     * signature check or an authorizer function call each, so throttling
+     * also shields authorizers. It needs only the route and, for usage
+     * plans, the x-api-key header (API keys identify, authorizers
+     * authenticate). May answer 403/429, or continue now or later. */
+    if (throttle_run(req, stage_authorize) != THROTTLE_PASS)
         return;
-    pipeline_authorized(req);
+    stage_authorize(req);
 }
 
 void pipeline_record(const struct request *req)

@@ -58,6 +58,13 @@ struct request {
         unsigned char key[32];  /* cache key */
     } authz_wait;
 
+    /* throttle stage (throttle.c) */
+    const char *throttled;           /* refused by: "route", "alias", "plan", "quota" */
+    const struct usage_plan *plan;   /* the x-api-key's plan, on usage_plan_required routes */
+    size_t plan_key;                 /* the key's index in plan->keys */
+    struct redis_op *throttle_op;    /* Redis decision under way */
+    void (*throttle_done)(struct request *req); /* continues the pipeline after it */
+
     /* request body from the client */
     enum body_kind body_kind;
     uint64_t body_left;      /* BODY_LENGTH: bytes still to read */

@@ -1,4 +1,16 @@
-/* stream.c - buffered non-blocking sockets on raw libevent events. */
+/* stream.c - buffered non-blocking sockets on raw libevent events, plain
+ * or TLS.
+ *
+ * TLS lives here, not in libevent's bufferevent_openssl (which issue 7
+ * names): sluice replaced bufferevents with these streams for speed, and
+ * a TLS stream is the same stream with an SSL * on the same fd, so conn.c
+ * and every limit, timeout and framing check apply to TLS connections
+ * unchanged. SSL_read fills the input evbuffer, SSL_write drains the
+ * output; the handshake runs inside the first reads. When OpenSSL needs
+ * the other direction (a read that must write first: WANT_WRITE; a write
+ * that must read first: WANT_READ) the matching event waits for the
+ * socket and the interrupted operation is retried from the loop. The
+ * plain path pays one test of s->ssl per read and per write. */
 #include "stream.h"
 
 #include <errno.h>
@@ -7,15 +19,20 @@
 #include <event2/event_struct.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 /* Bytes asked of the kernel per read: a request head or a good slice of
  * a body in one call. */
 #define READ_CHUNK 16384
+/* Plaintext handed to SSL_write at once: one full TLS record. */
+#define TLS_WRITE_CHUNK 16384
 
 struct stream {
     struct event_base *base;
@@ -34,6 +51,12 @@ struct stream {
     unsigned connecting : 1; /* connect() under way */
     unsigned kick : 1;       /* run the read callback without reading */
     unsigned failed : 1;     /* a write failed: report it from the loop */
+    unsigned tls_rw : 1;     /* SSL_read wants the socket writable first */
+    unsigned tls_wr : 1;     /* SSL_write wants the socket readable first */
+    unsigned tls_dead : 1;   /* a fatal TLS error: no close_notify */
+    unsigned hs_timed : 1;   /* the handshake has a deadline: hs_end */
+    SSL *ssl;                /* NULL: plain TCP */
+    struct timeval hs_end;
 };
 
 static void on_read(evutil_socket_t fd, short what, void *arg);
@@ -170,6 +193,14 @@ void stream_free(struct stream *s)
         return;
     event_del(&s->rev);
     event_del(&s->wev);
+    if (s->ssl) {
+        /* close_notify, once and best effort: the socket is closed next */
+        if (!s->tls_dead && SSL_is_init_finished(s->ssl) &&
+            !(SSL_get_shutdown(s->ssl) & SSL_SENT_SHUTDOWN))
+            SSL_shutdown(s->ssl);
+        ERR_clear_error();
+        SSL_free(s->ssl);
+    }
     buf_put(s->in);
     buf_put(s->out);
     close(s->fd);
@@ -205,6 +236,48 @@ int stream_error(const struct stream *s)
     return s->err;
 }
 
+/* Puts the handshake's deadline on the read event, which a persistent
+ * event would otherwise push back at every byte. Returns -1 when the
+ * deadline has passed. */
+static int hs_arm(struct stream *s)
+{
+    struct timeval now, left;
+
+    event_base_gettimeofday_cached(s->base, &now);
+    if (!timercmp(&now, &s->hs_end, <))
+        return -1;
+    timersub(&s->hs_end, &now, &left);
+    if (s->rev_added)
+        event_add(&s->rev, &left);
+    return 0;
+}
+
+int stream_start_tls(struct stream *s, struct ssl_ctx_st *ctx, uint32_t handshake_ms)
+{
+    struct timeval now, tv;
+
+    s->ssl = SSL_new(ctx);
+    if (!s->ssl || SSL_set_fd(s->ssl, s->fd) != 1) {
+        SSL_free(s->ssl);
+        s->ssl = NULL;
+        ERR_clear_error();
+        return -1;
+    }
+    SSL_set_accept_state(s->ssl);
+    if (handshake_ms) {
+        event_base_gettimeofday_cached(s->base, &now);
+        timeradd(&now, ms_tv(handshake_ms, &tv), &s->hs_end);
+        s->hs_timed = 1;
+        hs_arm(s);
+    }
+    return 0;
+}
+
+int stream_is_tls(const struct stream *s)
+{
+    return s->ssl != NULL;
+}
+
 /* ------------------------------------------------------------ reading */
 
 static int input_full(const struct stream *s)
@@ -217,11 +290,18 @@ static int input_full(const struct stream *s)
 static void rev_update(struct stream *s)
 {
     struct timeval tv;
-    int want = s->reading && !input_full(s);
+    int want = ((s->reading && !input_full(s)) || s->tls_wr) && !s->tls_rw;
 
     if (want && !s->rev_added) {
         event_add(&s->rev, ms_tv(s->read_ms, &tv));
         s->rev_added = 1;
+        if (s->ssl) {
+            /* plaintext OpenSSL holds already: the socket will not say so */
+            if (SSL_pending(s->ssl) > 0)
+                event_active(&s->rev, EV_READ, 1);
+            if (s->hs_timed)
+                hs_arm(s); /* past the deadline: the next turn finds out */
+        }
     } else if (!want && s->rev_added) {
         event_del(&s->rev);
         s->rev_added = 0;
@@ -257,6 +337,9 @@ void stream_trigger_read(struct stream *s)
     event_active(&s->rev, EV_READ, 1);
 }
 
+static void tls_on_read(struct stream *s);
+static void wev_add(struct stream *s);
+
 static void on_read(evutil_socket_t fd, short what, void *arg)
 {
     struct stream *s = arg;
@@ -280,6 +363,10 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     }
     if (what & EV_TIMEOUT) {
         s->eventcb(s, STREAM_TIMEOUT | STREAM_READING, s->arg);
+        return;
+    }
+    if (s->ssl) {
+        tls_on_read(s);
         return;
     }
     if (!s->reading || input_full(s)) {
@@ -323,6 +410,108 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         s->readcb(s, s->arg);
 }
 
+/* The errno for a failed SSL call (ret from it), or 0 when it only wants
+ * the socket: then *want is SSL_ERROR_WANT_READ / _WRITE, or
+ * SSL_ERROR_ZERO_RETURN at the peer's close_notify (or a plain EOF). */
+static int tls_failure(struct stream *s, int ret, int *want)
+{
+    int saved = errno; /* of the failed read or write, before anything else runs */
+    int e = SSL_get_error(s->ssl, ret);
+
+    *want = e;
+    switch (e) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE:
+    case SSL_ERROR_ZERO_RETURN:
+        return 0;
+    case SSL_ERROR_SYSCALL:
+        s->tls_dead = 1;
+        ERR_clear_error();
+        return saved ? saved : ECONNRESET;
+    default: /* a bad handshake (old version, no shared cipher), a bad record */
+        s->tls_dead = 1;
+        ERR_clear_error();
+        return EPROTO;
+    }
+}
+
+static void tls_on_read(struct stream *s)
+{
+    struct evbuffer_iovec v[2];
+    size_t got[2] = { 0, 0 }, n;
+    int nv, i = 0, want = 0, err = 0;
+
+    if (s->tls_wr) {
+        /* a write waited for this: retry it from the loop */
+        s->tls_wr = 0;
+        event_active(&s->wev, EV_WRITE, 1);
+        rev_update(s);
+    }
+    if (!s->reading || input_full(s)) {
+        rev_update(s);
+        return;
+    }
+    if (stream_buffers(s) < 0 || (nv = evbuffer_reserve_space(s->in, READ_CHUNK, v, 2)) <= 0) {
+        s->err = ENOMEM;
+        s->eventcb(s, STREAM_ERROR | STREAM_READING, s->arg);
+        return;
+    }
+    ERR_clear_error(); /* SSL_get_error reads this thread's queue */
+    while (i < nv) {
+        int ret = SSL_read_ex(s->ssl, (char *)v[i].iov_base + got[i], v[i].iov_len - got[i], &n);
+        if (ret == 1) {
+            got[i] += n;
+            if (got[i] == v[i].iov_len)
+                i++;
+            continue;
+        }
+        err = tls_failure(s, ret, &want);
+        break;
+    }
+    if (want == SSL_ERROR_WANT_WRITE) {
+        /* the handshake or a key update must write first */
+        s->tls_rw = 1;
+        rev_update(s);
+        wev_add(s);
+    }
+    v[0].iov_len = got[0];
+    v[1].iov_len = got[1];
+    evbuffer_commit_space(s->in, v, got[0] + got[1] == 0 ? 0 : got[1] ? 2 : 1);
+    if (s->hs_timed && !err) {
+        if (SSL_is_init_finished(s->ssl)) {
+            /* done: back to the owner's read timeout */
+            struct timeval tv;
+            s->hs_timed = 0;
+            if (s->rev_added && s->read_ms)
+                event_add(&s->rev, ms_tv(s->read_ms, &tv));
+            else if (s->rev_added)
+                event_remove_timer(&s->rev);
+        } else if (hs_arm(s) < 0) {
+            s->eventcb(s, STREAM_TIMEOUT | STREAM_READING, s->arg);
+            return;
+        }
+    }
+    if (got[0] + got[1] == 0) {
+        if (err) {
+            s->err = err;
+            s->eventcb(s, STREAM_ERROR | STREAM_READING, s->arg);
+        } else if (want == SSL_ERROR_ZERO_RETURN) {
+            s->reading = 0;
+            rev_update(s);
+            s->eventcb(s, STREAM_EOF | STREAM_READING, s->arg);
+        }
+        return; /* else the handshake went on, or a record is incomplete */
+    }
+    if (input_full(s))
+        rev_update(s);
+    /* the bytes first; an end or error, or plaintext OpenSSL holds beyond
+     * the chunk, comes on the next turn of the loop */
+    if (err || want == SSL_ERROR_ZERO_RETURN || (SSL_pending(s->ssl) > 0 && !input_full(s)))
+        event_active(&s->rev, EV_READ, 1);
+    if (s->readcb)
+        s->readcb(s, s->arg);
+}
+
 /* ------------------------------------------------------------ writing */
 
 static void wev_add(struct stream *s)
@@ -342,6 +531,41 @@ static void wev_del(struct stream *s)
     }
 }
 
+/* write_out() for TLS: one record's worth of plaintext at a time, made
+ * contiguous (a copy that costs little beside the encryption) so that
+ * small chunks do not each become a record and a system call. A retry
+ * after WANT_WRITE passes at least as many bytes, as OpenSSL requires. */
+static int tls_write_out(struct stream *s)
+{
+    size_t len, n;
+    int ret, want, err;
+
+    ERR_clear_error();
+    while ((len = evbuffer_get_length(s->out)) > 0) {
+        if (len > TLS_WRITE_CHUNK)
+            len = TLS_WRITE_CHUNK;
+        ret = SSL_write_ex(s->ssl, evbuffer_pullup(s->out, (ssize_t)len), len, &n);
+        if (ret == 1) {
+            evbuffer_drain(s->out, n);
+            continue;
+        }
+        err = tls_failure(s, ret, &want);
+        if (err) {
+            s->err = err;
+            return -1;
+        }
+        if (want == SSL_ERROR_WANT_READ) {
+            s->tls_wr = 1;
+            rev_update(s);
+        } else if (want == SSL_ERROR_ZERO_RETURN) {
+            s->err = EPIPE;
+            return -1;
+        }
+        return 0;
+    }
+    return 1;
+}
+
 /* Writes what the socket takes. Returns 1 when the output is empty, 0
  * when some is left, -1 on an error (s->err set). */
 static int write_out(struct stream *s)
@@ -350,6 +574,8 @@ static int write_out(struct stream *s)
 
     if (stream_output_length(s) == 0)
         return 1;
+    if (s->ssl)
+        return tls_write_out(s);
     do
         n = evbuffer_write(s->out, s->fd);
     while (n < 0 && errno == EINTR);
@@ -410,6 +636,16 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
         }
         s->connecting = 0;
     }
+    if (s->tls_rw) {
+        /* a read waited for this: retry it from the loop */
+        s->tls_rw = 0;
+        rev_update(s);
+        event_active(&s->rev, EV_READ, 1);
+        if (stream_output_length(s) == 0) {
+            wev_del(s);
+            return;
+        }
+    }
     rc = write_out(s);
     if (rc < 0) {
         wev_del(s);
@@ -452,5 +688,10 @@ void stream_set_timeouts(struct stream *s, uint32_t read_ms, uint32_t write_ms)
 
 int stream_shutdown_write(struct stream *s)
 {
+    if (s->ssl && !s->tls_dead && SSL_is_init_finished(s->ssl)) {
+        /* close_notify before the FIN; best effort, like the FIN itself */
+        SSL_shutdown(s->ssl);
+        ERR_clear_error();
+    }
     return shutdown(s->fd, SHUT_WR);
 }

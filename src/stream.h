@@ -16,6 +16,7 @@
 struct event_base;
 struct evbuffer;
 struct stream;
+struct ssl_ctx_st;
 
 /* Event bits for the event callback. */
 #define STREAM_READING 0x01
@@ -38,6 +39,20 @@ struct stream *stream_new(struct event_base *base, int fd);
  * stream_error()). Returns NULL with errno set when no socket could be
  * made. */
 struct stream *stream_connect(struct event_base *base, const struct sockaddr *sa, socklen_t salen);
+
+/* Makes s, a stream from stream_new() that has not read yet, the server
+ * side of TLS with ctx (an SSL_CTX; the stream takes its own reference):
+ * the handshake runs inside the first reads, and the buffers, callbacks,
+ * limits and timeouts then carry plaintext as for a plain stream. The
+ * handshake must end within handshake_ms of this call (0 = no limit but
+ * the read timeout), however slowly its bytes trickle in: else
+ * STREAM_TIMEOUT|STREAM_READING. A failed handshake arrives as
+ * STREAM_ERROR (EPROTO), the peer's close_notify as STREAM_EOF;
+ * stream_shutdown_write() and stream_free() send close_notify. Returns 0,
+ * or -1 when out of memory (s is still a plain stream). */
+int stream_start_tls(struct stream *s, struct ssl_ctx_st *ctx, uint32_t handshake_ms);
+/* 1 for a TLS stream, else 0. */
+int stream_is_tls(const struct stream *s);
 
 /* Closes the socket and frees the stream and its buffers. NULL: no-op.
  * May be called from inside any of the stream's callbacks. */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "breaker.h"
 #include "stream.h"
 
 /* Idle connections older than this are closed: many servers drop idle
@@ -24,6 +25,7 @@ struct upstream_pool {
     struct upstream_conn *idle; /* most recently used first */
     unsigned nidle;
     unsigned long opened;
+    struct breaker *breaker; /* process-wide, not owned */
     struct upstream_pool *next;
 };
 
@@ -180,4 +182,11 @@ void upstream_release(struct upstream_conn *uc, int reusable)
 unsigned long upstream_pool_opened(const struct upstream_pool *p)
 {
     return p->opened;
+}
+
+struct breaker *upstream_pool_breaker(struct upstream_pool *p)
+{
+    if (!p->breaker)
+        p->breaker = breaker_get((const struct sockaddr *)&p->addr, p->addrlen);
+    return p->breaker;
 }

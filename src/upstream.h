@@ -11,6 +11,7 @@ struct event_base;
 struct stream;
 struct upstream_pools;
 struct upstream_pool;
+struct breaker;
 
 struct upstream_conn {
     struct stream *st;
@@ -44,6 +45,10 @@ struct upstream_conn *upstream_acquire(struct upstream_pool *p);
 /* Gives a connection back. reusable = 1 parks it idle (its buffers must be
  * empty); 0 closes it. NULL is a no-op. */
 void upstream_release(struct upstream_conn *uc, int reusable);
+
+/* The process-wide circuit breaker of the pool's address (breaker.h),
+ * looked up on first use; NULL when out of memory. */
+struct breaker *upstream_pool_breaker(struct upstream_pool *p);
 
 /* Number of connections ever opened by a pool (for tests and metrics). */
 unsigned long upstream_pool_opened(const struct upstream_pool *p);

@@ -6,6 +6,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <fcntl.h>
+#include <openssl/ssl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -34,6 +35,8 @@ struct worker {
     struct event_base *base;
     struct evconnlistener **listeners;
     size_t nlisteners;
+    struct bound *bound; /* [i] for listeners[i]; kept after they close */
+    size_t nbound;
     struct event *accept_resume;
     struct wsnap *snap;    /* generation new requests get */
     struct wsnap *retired; /* older generations with requests still running */
@@ -58,6 +61,18 @@ struct worker {
     int mbox_fncall; /* function-call slots freed elsewhere (fncall.c) */
     int wake_fd[2];
     struct event *wake_ev;
+};
+
+/* What a listener was bound with. A reload does not rebind listeners,
+ * and a reload that changes listen[] only warns (main.c): so a listener
+ * finds its entry in the current snapshot by address, for the
+ * certificates to use now, and whether it speaks TLS at all is fixed by
+ * the config it was bound with (tls: that context, one reference, used
+ * when the current snapshot has no TLS entry for the address). */
+struct bound {
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    SSL_CTX *tls; /* NULL: a plain listener */
 };
 
 /* Connections open across all workers, for limits.max_connections. One
@@ -128,11 +143,38 @@ static void worker_switch(struct worker *w, struct config *cfg)
 
 /* ------------------------------------------------------------ accepting */
 
+/* The TLS context for a connection accepted on l: the current
+ * snapshot's for its address (new certificates after a reload), or NULL
+ * for a plain listener. */
+static SSL_CTX *listener_tls(struct worker *w, struct evconnlistener *l)
+{
+    const struct config *cfg = w->snap->cfg;
+    const struct bound *b;
+    size_t i = 0;
+
+    while (i < w->nlisteners && w->listeners[i] != l)
+        i++;
+    if (i == w->nlisteners || !w->bound[i].tls)
+        return NULL;
+    b = &w->bound[i];
+    /* same order as bound unless listen[] changed: try i first */
+    if (i < cfg->nlisten && cfg->listen[i].tls && cfg->listen[i].addrlen == b->addrlen &&
+        memcmp(&cfg->listen[i].addr, &b->addr, b->addrlen) == 0)
+        return cfg->listen[i].tls;
+    for (size_t j = 0; j < cfg->nlisten; j++)
+        if (cfg->listen[j].tls && cfg->listen[j].addrlen == b->addrlen &&
+            memcmp(&cfg->listen[j].addr, &b->addr, b->addrlen) == 0)
+            return cfg->listen[j].tls;
+    return b->tls;
+}
+
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
                       void *arg)
 {
     struct worker *w = arg;
     unsigned max = w->snap->cfg->limits.max_connections;
+    struct conn *c;
+    SSL_CTX *tls;
 
     if (atomic_load_explicit(&open_connections, memory_order_relaxed) >= max) {
         /* over the limit: close at once rather than queue work we
@@ -140,7 +182,10 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         close(fd);
         return;
     }
-    conn_new(w, fd, sa, (socklen_t)salen);
+    c = conn_new(w, fd, sa, (socklen_t)salen);
+    tls = c ? listener_tls(w, l) : NULL;
+    if (tls && conn_start_tls(c, tls) < 0)
+        conn_close(c);
 }
 
 static void accept_resume_cb(evutil_socket_t fd, short what, void *arg)
@@ -173,7 +218,8 @@ static int worker_listen(struct worker *w, const struct config *cfg, char *err, 
                      LEV_OPT_REUSEABLE_PORT | LEV_OPT_DISABLED;
 
     w->listeners = calloc(cfg->nlisten, sizeof(*w->listeners));
-    if (!w->listeners) {
+    w->bound = calloc(cfg->nlisten, sizeof(*w->bound));
+    if (!w->listeners || !w->bound) {
         fmt_buf(err, errlen, "out of memory");
         return -1;
     }
@@ -186,6 +232,16 @@ static int worker_listen(struct worker *w, const struct config *cfg, char *err, 
             fmt_buf(err, errlen, "cannot listen on %s: %s", lc->address, strerror(errno));
             return -1;
         }
+        w->bound[i].addr = lc->addr;
+        w->bound[i].addrlen = lc->addrlen;
+        if (lc->tls && SSL_CTX_up_ref(lc->tls) == 1)
+            w->bound[i].tls = lc->tls;
+        else if (lc->tls) {
+            evconnlistener_free(w->listeners[i]);
+            fmt_buf(err, errlen, "cannot listen on %s: out of memory", lc->address);
+            return -1;
+        }
+        w->nbound++;
         w->nlisteners++;
         evconnlistener_set_error_cb(w->listeners[i], accept_error_cb);
     }
@@ -516,6 +572,10 @@ void worker_join_free(struct worker *w)
     for (size_t i = 0; i < w->nlisteners; i++)
         evconnlistener_free(w->listeners[i]);
     free(w->listeners);
+    if (w->bound)
+        for (size_t i = 0; i < w->nbound; i++)
+            SSL_CTX_free(w->bound[i].tls);
+    free(w->bound);
     upstream_pools_free(w->pools);
     authz_worker_free(w->authz);
     while (w->retired) {

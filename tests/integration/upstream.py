@@ -22,6 +22,10 @@ requests it served, and answers (whatever the method):
   /_close[/...]          reads the request, then closes without answering (FIN)
   /_reset[/...]          reads the request, then resets the connection (RST)
   /_malformed[/...]      answers bytes that are not HTTP, then closes
+  /_dropnext[/...]       the echo below; the next request on the same
+                          connection is read and then the connection closed
+                          without an answer (a kept-alive connection that the
+                          server dropped just as a request was sent)
   anything else          200 JSON echo: {"name", "method", "path" (raw target,
                           query included), "version", "headers": [[name, value],
                           ...] in order, "body_len", "body_sha256",
@@ -260,6 +264,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
         with STATS.lock:
             STATS.heads += 1
+        if getattr(self, "drop_next", False):
+            try:
+                self.read_body()
+            except (BadBody, OSError, ValueError):
+                pass
+            self.close_connection = True  # FIN, no answer, not counted
+            return
         try:
             body_len, body_sha, prefix = self.read_body()
         except (BadBody, OSError, ValueError):
@@ -282,6 +293,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                        struct.pack("ii", 1, 0))
             self.connection.close()  # really closed (RST) once rfile/wfile go
+            return
+        if path.startswith("/_dropnext"):
+            self.drop_next = True
+            self.echo(body_len, body_sha, prefix)
             return
         if path.startswith("/_malformed"):
             self.close_connection = True

@@ -103,8 +103,8 @@ static const struct err_case err_cases[] = {
     { "unknown key in log", DOC("  \"log\": {\"format\": \"json\"},\n"), "log.format", 4,
       "unknown key \"format\"", 1 },
     { "unknown key in a route",
-      DOC_ROUTES("[{\"route\": \"GET /a\", \"target\": \"f:1\", \"throttle\": 10}]"),
-      "routes[0].throttle", 3, "unknown key \"throttle\"", 1 },
+      DOC_ROUTES("[{\"route\": \"GET /a\", \"target\": \"f:1\", \"rate_limit\": 10}]"),
+      "routes[0].rate_limit", 3, "unknown key \"rate_limit\"", 1 },
     { "unknown key in a version",
       DOC_FUNCS("{\"f\": {\"versions\": {\"1\": {\"handler\": " H("http://127.0.0.1:9001")
                 ", \"payload\": \"2.0\"}}}}"),
@@ -116,8 +116,13 @@ static const struct err_case err_cases[] = {
       "functions.f.aliases.live.sticky", 6, "unknown key \"sticky\"", 1 },
     { "unknown key with a dot", DOC("  \"log.level\": \"info\",\n"), "[\"log.level\"]", 4,
       "unknown key \"log.level\"", 1 },
-    { "tls listener", DOC_LISTEN("[{\"address\": \"127.0.0.1:8443\", \"tls\": {}}]"),
-      "listen[0].tls", 2, "TLS listeners are not supported yet", 1 },
+    { "tls listener without cert",
+      DOC_LISTEN("[{\"address\": \"127.0.0.1:8443\", \"tls\": {\"key\": \"k.pem\"}}]"),
+      "listen[0].tls.cert", 2, "missing required key \"cert\"", 1 },
+    { "tls listener with a missing file",
+      DOC_LISTEN("[{\"address\": \"127.0.0.1:8443\", \"tls\": {\"cert\": \"/nonexistent/c.pem\", "
+                 "\"key\": \"/nonexistent/k.pem\"}}]"),
+      "listen[0].tls", 2, "cannot load certificate /nonexistent/c.pem", 1 },
 
     /* wrong types */
     { "workers as a string", DOC("  \"workers\": \"4\",\n"), "workers", 4,
