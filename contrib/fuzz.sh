@@ -46,8 +46,9 @@ declare -A MAX_LEN=(
     [jwt]=4096
     [jwks]=16384
     [lambda_result]=8192
+    [admin]=4096
 )
-TARGETS_ALL=(http_request http_response chunked config router jwt jwks lambda_result)
+TARGETS_ALL=(http_request http_response chunked config router jwt jwks lambda_result admin)
 # target -> dictionary in tests/fuzz/
 declare -A DICT=(
     [http_request]=http.dict
@@ -58,6 +59,7 @@ declare -A DICT=(
     [jwt]=json.dict
     [jwks]=json.dict
     [lambda_result]=json.dict
+    [admin]=json.dict
 )
 
 msg() { printf 'fuzz: %s\n' "$*" >&2; }
