@@ -163,17 +163,12 @@ int addr_parse_http_url(const char *url, struct addr_url *out, char *why, size_t
     size_t auth_len;
     int bracketed = 0, rc;
 
-    if (strncasecmp(url, "https://", 8) == 0)
-        bad = "https upstreams are not supported yet";
-    else if (strncasecmp(url, "http://", 7) != 0)
-        bad = "expected \"http://host[:port][/path]\"";
-    else
-        bad = NULL;
-    if (bad) {
-        fmt_buf(why, whylen, "%s", bad);
+    out->tls = strncasecmp(url, "https://", 8) == 0;
+    if (!out->tls && strncasecmp(url, "http://", 7) != 0) {
+        fmt_buf(why, whylen, "%s", "expected \"http://host[:port][/path]\"");
         return -1;
     }
-    auth = url + 7;
+    auth = url + (out->tls ? 8 : 7);
     auth_len = strcspn(auth, "/?#");
     path = auth + auth_len;
     bad = strchr(path, '?')             ? "a url cannot carry a query"
@@ -181,6 +176,12 @@ int addr_parse_http_url(const char *url, struct addr_url *out, char *why, size_t
           : memchr(auth, '@', auth_len) ? "a url cannot carry user info"
                                         : split_host_port((struct slice){ auth, auth_len }, 0,
                                                           out->host, &bracketed, &out->port);
+    if (!bad && out->tls) {
+        /* no port after the host (or after "]"): https's own */
+        const char *close = bracketed ? memchr(auth, ']', auth_len) : auth;
+        if (!memchr(close, ':', auth_len - (size_t)(close - auth)))
+            out->port = 443;
+    }
     if (!bad && !bracketed)
         bad = check_url_host(out->host);
     if (!bad)
@@ -202,7 +203,7 @@ int addr_parse_http_url(const char *url, struct addr_url *out, char *why, size_t
         out->path_len--;
     /* Cannot be cut: host is shorter than ADDR_HOST_MAX, and the rest is
      * at most "[]:65535" beside it. */
-    if (out->port == 80)
+    if (out->port == (out->tls ? 443 : 80))
         fmt_buf(out->authority, sizeof(out->authority), bracketed ? "[%s]" : "%s", out->host);
     else
         fmt_buf(out->authority, sizeof(out->authority), bracketed ? "[%s]:%u" : "%s:%u", out->host,

@@ -22,16 +22,17 @@ int addr_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len
 /* An upstream url taken apart. path points into the url given. */
 struct addr_url {
     char host[ADDR_HOST_MAX];          /* without brackets */
-    char authority[ADDR_HOST_MAX + 8]; /* "host:port"; "[v6]" bracketed; no port when 80 */
+    char authority[ADDR_HOST_MAX + 8]; /* "host:port"; "[v6]" bracketed; no default port */
     const char *path;                  /* the url's path without trailing '/' */
     size_t path_len;                   /* 0 when there is none */
-    uint16_t port;                     /* 80 unless given */
+    uint16_t port;                     /* 80 (https: 443) unless given */
+    int tls;                           /* an https url */
     struct sockaddr_storage addr;
     socklen_t addrlen;
 };
 
-/* Parses "http://host[:port][/path]" (no user info, query or fragment;
- * "https://" is refused for now) and resolves host, a literal address
+/* Parses "http://host[:port][/path]" or "https://..." (no user info,
+ * query or fragment; out->tls says which) and resolves host, a literal address
  * first, then a name. Returns 0, or -1 with a one-line reason in why. */
 int addr_parse_http_url(const char *url, struct addr_url *out, char *why, size_t whylen);
 

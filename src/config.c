@@ -37,9 +37,9 @@
 #define WEIGHT_EPSILON 1e-9
 
 static config_parse_fn parse_listen, parse_listen_address, parse_functions, parse_versions,
-    parse_handler, parse_http_url, parse_aliases, parse_alias_version, parse_alias_weights,
-    parse_alias_sticky_by, parse_alias_pins, parse_pin_version, parse_pin_when, parse_routes,
-    parse_route_spec, parse_route_target, parse_route_authorizer, parse_route_scopes,
+    parse_handler, parse_http_url, parse_http_ca_file, parse_aliases, parse_alias_version,
+    parse_alias_weights, parse_alias_sticky_by, parse_alias_pins, parse_pin_version, parse_pin_when,
+    parse_routes, parse_route_spec, parse_route_target, parse_route_authorizer, parse_route_scopes,
     parse_admin_address, parse_admin_token_file;
 static const char *check_log_access(const char *s);
 static const char *check_log_error(const char *s);
@@ -157,6 +157,7 @@ static const struct config_field http_breaker_fields[] = {
 static const struct config_field http_handler_fields[] = {
     F_CUSTOM("type", 0, config_parse_checked_elsewhere),
     F_CUSTOM("url", FIELD_REQUIRED, parse_http_url),
+    F_CUSTOM("ca_file", 0, parse_http_ca_file),
     F_U32("connect_timeout_ms", struct fn_version, http.connect_timeout_ms, 1, 900000,
           CONFIG_DEFAULT_CONNECT_TIMEOUT_MS),
     F_OBJ("circuit_breaker", struct fn_version, http.breaker, http_breaker_fields),
@@ -534,11 +535,50 @@ static void parse_http_url(struct config_loader *ld, const struct config_field *
     t->port = u.port;
     t->addr = u.addr;
     t->addrlen = u.addrlen;
+    t->tls = u.tls;
     t->host = config_strdup(ld, u.host);
     t->authority = config_strdup(ld, u.authority);
     t->base_path = slice_dup((struct slice){ u.path, u.path_len });
     if (!t->base_path)
         ld->oom = 1;
+}
+
+/* An https upstream's own CA, read and checked once the url is known. */
+static void parse_http_ca_file(struct config_loader *ld, const struct config_field *f, json_t *v,
+                               void *obj)
+{
+    struct http_target *t = &((struct fn_version *)obj)->http;
+    const char *s = config_want_string(ld, v);
+
+    if (s)
+        t->ca_file = config_strdup(ld, s); /* read by finish_http_handler */
+}
+
+/* After an http handler's fields: an https url gets its client context
+ * now (tls.c), so that a missing or broken CA file fails the load, not
+ * the first request; without a ca_file the system store is used. A
+ * ca_file needs an https url. */
+static void finish_http_handler(struct config_loader *ld, struct http_target *t)
+{
+    char why[CONFIG_MSG_MAX / 2];
+    size_t mark;
+
+    if (!t->host)
+        return; /* the url was refused */
+    if (!t->tls && t->ca_file) {
+        mark = config_path_key(ld, "ca_file");
+        config_error(ld, "a ca_file needs an https url");
+        config_path_cut(ld, mark);
+        return;
+    }
+    if (t->tls) {
+        t->tls_ctx = tls_client_ctx_get(t->ca_file, why, sizeof(why));
+        if (!t->tls_ctx) {
+            mark = config_path_key(ld, t->ca_file ? "ca_file" : "url");
+            config_error(ld, "%s", why);
+            config_path_cut(ld, mark);
+        }
+    }
 }
 
 /* The Invoke API endpoint: "http://host[:port][/path]", resolved now. */
@@ -554,6 +594,11 @@ static void parse_invoke_endpoint(struct config_loader *ld, const struct config_
         return;
     if (addr_parse_http_url(s, &u, why, sizeof(why)) < 0) {
         config_error(ld, "invalid endpoint %s: %s", config_show(b, s), why);
+        return;
+    }
+    if (u.tls) {
+        config_error(ld, "invalid endpoint %s: https upstreams are not supported yet",
+                     config_show(b, s));
         return;
     }
     t->addr = u.addr;
@@ -704,6 +749,8 @@ static void parse_handler(struct config_loader *ld, const struct config_field *f
     if (kind) {
         ver->kind = (enum handler_kind)kind->kind;
         config_parse_fields(ld, v, kind->fields, ver);
+        if (ver->kind == HANDLER_HTTP)
+            finish_http_handler(ld, &ver->http);
     }
 }
 
@@ -1517,6 +1564,8 @@ static void function_free(struct function *fn)
         free(v->http.host);
         free(v->http.authority);
         free(v->http.base_path);
+        free(v->http.ca_file);
+        SSL_CTX_free(v->http.tls_ctx);
         free(v->invoke.endpoint);
         free(v->invoke.function_name);
         free(v->invoke.authority);

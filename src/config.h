@@ -55,6 +55,9 @@ struct http_target {
     uint16_t port;
     struct sockaddr_storage addr;
     socklen_t addrlen;
+    int tls;                    /* an https url */
+    char *ca_file;              /* https: the only CA accepted; NULL: the system store */
+    struct ssl_ctx_st *tls_ctx; /* https: one reference (tls.h), else NULL */
     uint32_t connect_timeout_ms; /* a connect taking longer gets 504 */
     /* Circuit breaker on the upstream address (breaker.c): failures = 0
      * turns it off. */

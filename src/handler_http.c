@@ -300,8 +300,8 @@ static int http_start(struct request *req)
         return -1;
     }
     req->handler_state = x;
-    x->pool = upstream_pool_get(worker_pools(req->worker), (const struct sockaddr *)&t->addr,
-                                t->addrlen);
+    x->pool = upstream_pool_get_tls(worker_pools(req->worker), (const struct sockaddr *)&t->addr,
+                                    t->addrlen, t->tls_ctx, t->host);
     if (!x->pool) {
         x_free(x, 0);
         req->status = 503;
@@ -671,6 +671,14 @@ static void x_eventcb(struct stream *st, short what, void *arg)
     }
     if (x->state == X_WAIT_HEAD && (what & STREAM_EOF) && stream_input_length(st)) {
         x_fail(x, 502, "malformed response from upstream");
+        return;
+    }
+    if ((what & STREAM_ERROR) && !x->got_bytes && stream_is_tls(st) &&
+        stream_error(st) == EPROTO) {
+        const char *v = stream_tls_verify_error(st);
+        log_warn("request %s: TLS handshake with upstream %s failed: %s", req->request_id,
+                 req->version->http.url, v ? v : "protocol error");
+        x_fail(x, 502, v ? "upstream certificate refused" : "upstream TLS handshake failed");
         return;
     }
     x_fail(x, 502, (what & STREAM_ERROR) && !x->got_bytes && x->uc && !x->uc->reused &&

@@ -10,9 +10,12 @@
  * the other direction (a read that must write first: WANT_WRITE; a write
  * that must read first: WANT_READ) the matching event waits for the
  * socket and the interrupted operation is retried from the loop. The
- * plain path pays one test of s->ssl per read and per write. */
+ * plain path pays one test of s->ssl per read and per write. A client
+ * stream (an https upstream) is the same, its handshake driven by the
+ * first write of the request and the reads that answer it. */
 #include "stream.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -21,6 +24,7 @@
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -271,6 +275,43 @@ int stream_start_tls(struct stream *s, struct ssl_ctx_st *ctx, uint32_t handshak
         hs_arm(s);
     }
     return 0;
+}
+
+int stream_start_tls_client(struct stream *s, struct ssl_ctx_st *ctx, const char *host)
+{
+    struct in6_addr a6;
+    struct in_addr a4;
+    int is_ip = inet_pton(AF_INET, host, &a4) == 1 || inet_pton(AF_INET6, host, &a6) == 1;
+    int ok;
+
+    s->ssl = SSL_new(ctx);
+    if (!s->ssl || SSL_set_fd(s->ssl, s->fd) != 1)
+        goto fail;
+    /* SNI only for host names (RFC 6066 section 3); the certificate must
+     * name the host, or hold the address literal */
+    SSL_set_hostflags(s->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    if (is_ip)
+        ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(s->ssl), host) == 1;
+    else
+        ok = SSL_set_tlsext_host_name(s->ssl, host) == 1 && SSL_set1_host(s->ssl, host) == 1;
+    if (!ok)
+        goto fail;
+    SSL_set_connect_state(s->ssl);
+    return 0;
+fail:
+    SSL_free(s->ssl);
+    s->ssl = NULL;
+    ERR_clear_error();
+    return -1;
+}
+
+const char *stream_tls_verify_error(const struct stream *s)
+{
+    long r;
+
+    if (!s->ssl || (r = SSL_get_verify_result(s->ssl)) == X509_V_OK)
+        return NULL;
+    return X509_verify_cert_error_string(r);
 }
 
 int stream_is_tls(const struct stream *s)
@@ -557,6 +598,9 @@ static int tls_write_out(struct stream *s)
         if (want == SSL_ERROR_WANT_READ) {
             s->tls_wr = 1;
             rev_update(s);
+            /* a client's handshake waits for the server: writability says
+             * nothing until then (after the handshake, as before: 0) */
+            return SSL_is_init_finished(s->ssl) ? 0 : 2;
         } else if (want == SSL_ERROR_ZERO_RETURN) {
             s->err = EPIPE;
             return -1;
@@ -567,7 +611,9 @@ static int tls_write_out(struct stream *s)
 }
 
 /* Writes what the socket takes. Returns 1 when the output is empty, 0
- * when some is left, -1 on an error (s->err set). */
+ * when some is left, 2 when some is left but TLS must read first (a
+ * client's handshake waiting for the server), -1 on an error (s->err
+ * set). */
 static int write_out(struct stream *s)
 {
     int n;
@@ -602,7 +648,7 @@ void stream_flush(struct stream *s)
     } else if (rc == 0) {
         wev_add(s);
     } else {
-        wev_del(s);
+        wev_del(s); /* done, or tls_on_read retries it */
     }
 }
 
@@ -652,8 +698,8 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
         s->eventcb(s, STREAM_ERROR | STREAM_WRITING, s->arg);
         return;
     }
-    if (rc == 1)
-        wev_del(s);
+    if (rc == 1 || rc == 2)
+        wev_del(s); /* done, or tls_on_read retries it */
     else
         wev_add(s);
     if (s->writecb && stream_output_length(s) <= s->write_low)

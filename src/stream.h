@@ -51,6 +51,19 @@ struct stream *stream_connect(struct event_base *base, const struct sockaddr *sa
  * stream_shutdown_write() and stream_free() send close_notify. Returns 0,
  * or -1 when out of memory (s is still a plain stream). */
 int stream_start_tls(struct stream *s, struct ssl_ctx_st *ctx, uint32_t handshake_ms);
+/* Makes s, a stream from stream_connect() that has not connected yet,
+ * the client side of TLS with ctx (a client SSL_CTX that verifies its
+ * peer; the stream takes its own reference): host (a name, or an address
+ * literal without brackets) goes out as SNI when it is a name and must be
+ * what the server's certificate names. The handshake runs inside the
+ * first write (a stream that connects has a request to send) and read; a
+ * failed one, a certificate that does not verify included, arrives as
+ * STREAM_ERROR (EPROTO; see stream_tls_verify_error()). Returns 0, or -1
+ * when out of memory (s is still a plain stream). */
+int stream_start_tls_client(struct stream *s, struct ssl_ctx_st *ctx, const char *host);
+/* Why the peer's certificate was refused (a static string), or NULL when
+ * it was not (or s is plain). */
+const char *stream_tls_verify_error(const struct stream *s);
 /* 1 for a TLS stream, else 0. */
 int stream_is_tls(const struct stream *s);
 

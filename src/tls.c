@@ -1,6 +1,8 @@
-/* tls.c - server TLS contexts for listeners (see tls.h). */
+/* tls.c - server TLS contexts for listeners, client contexts for
+ * upstreams (see tls.h). */
 #include "tls.h"
 
+#include <errno.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -8,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "util.h"
 
@@ -233,4 +236,112 @@ fail:
     sni_table_free(t);
     SSL_CTX_free(def);
     return NULL;
+}
+
+/* ------------------------------------------------------------ clients */
+
+/* Client contexts, one per CA file (and one for the system store), shared
+ * by every snapshot that names it. An entry is rebuilt when its file
+ * changed since (a reload picks up a new CA); the old context lives on in
+ * the snapshots and connections that hold it. */
+struct client_entry {
+    char *ca_file; /* NULL: the system store */
+    struct timespec mtime;
+    off_t size;
+    SSL_CTX *ctx; /* one reference, the cache's */
+    struct client_entry *next;
+};
+
+static pthread_mutex_t client_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct client_entry *client_cache;
+
+static SSL_CTX *client_ctx_build(const char *ca_file, char *why, size_t whylen)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    char reason[200];
+
+    if (!ctx || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
+        openssl_reason(reason, sizeof(reason));
+        fmt_buf(why, whylen, "cannot create a TLS client context: %s", reason);
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    /* as for servers: an upstream closing without close_notify ends the
+     * stream (many do; HTTP framing finds truncated messages), and
+     * stream.c writes from an evbuffer that may move before a retry */
+    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                                 SSL_OP_IGNORE_UNEXPECTED_EOF);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                              SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    /* a CA file pins: the system store is not consulted then */
+    if (ca_file ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1
+                : SSL_CTX_set_default_verify_paths(ctx) != 1) {
+        openssl_reason(reason, sizeof(reason));
+        if (ca_file)
+            fmt_buf(why, whylen, "cannot load CA file %s: %s", ca_file, reason);
+        else
+            fmt_buf(why, whylen, "cannot load the system CA store: %s", reason);
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+SSL_CTX *tls_client_ctx_get(const char *ca_file, char *why, size_t whylen)
+{
+    struct client_entry *e;
+    struct stat st;
+    SSL_CTX *ctx = NULL;
+
+    memset(&st, 0, sizeof(st));
+    if (ca_file && stat(ca_file, &st) < 0) {
+        fmt_buf(why, whylen, "cannot read CA file %s: %s", ca_file, strerror(errno));
+        return NULL;
+    }
+    pthread_mutex_lock(&client_lock);
+    for (e = client_cache; e; e = e->next)
+        if ((!ca_file && !e->ca_file) ||
+            (ca_file && e->ca_file && strcmp(ca_file, e->ca_file) == 0))
+            break;
+    if (e && (!ca_file || (e->size == st.st_size && e->mtime.tv_sec == st.st_mtim.tv_sec &&
+                           e->mtime.tv_nsec == st.st_mtim.tv_nsec))) {
+        ctx = e->ctx;
+        SSL_CTX_up_ref(ctx);
+        goto out;
+    }
+    ctx = client_ctx_build(ca_file, why, whylen);
+    if (!ctx)
+        goto out;
+    if (!e) {
+        e = calloc(1, sizeof(*e));
+        if (!e || (ca_file && !(e->ca_file = strdup(ca_file)))) {
+            free(e);
+            goto out; /* uncached, still usable */
+        }
+        e->next = client_cache;
+        client_cache = e;
+    } else {
+        SSL_CTX_free(e->ctx);
+    }
+    e->ctx = ctx;
+    e->mtime = st.st_mtim;
+    e->size = st.st_size;
+    SSL_CTX_up_ref(ctx);
+out:
+    pthread_mutex_unlock(&client_lock);
+    return ctx;
+}
+
+void tls_client_cache_free(void)
+{
+    pthread_mutex_lock(&client_lock);
+    while (client_cache) {
+        struct client_entry *e = client_cache;
+        client_cache = e->next;
+        SSL_CTX_free(e->ctx);
+        free(e->ca_file);
+        free(e);
+    }
+    pthread_mutex_unlock(&client_lock);
 }

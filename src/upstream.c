@@ -1,4 +1,5 @@
-/* upstream.c - kept-alive upstream connections, pooled per address. */
+/* upstream.c - kept-alive upstream connections, pooled per address and
+ * TLS identity. */
 #include "upstream.h"
 
 #include <errno.h>
@@ -7,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+
+#include <openssl/ssl.h>
 
 #include "breaker.h"
 #include "stream.h"
@@ -22,6 +25,8 @@ struct upstream_pool {
     struct upstream_pools *owner;
     struct sockaddr_storage addr;
     socklen_t addrlen;
+    SSL_CTX *tls;               /* NULL: plain TCP; else one reference */
+    char *tls_host;             /* SNI and the name the certificate must carry */
     struct upstream_conn *idle; /* most recently used first */
     unsigned nidle;
     unsigned long opened;
@@ -83,6 +88,8 @@ void upstream_pools_free(struct upstream_pools *ps)
     while (ps->pools) {
         struct upstream_pool *p = ps->pools;
         ps->pools = p->next;
+        SSL_CTX_free(p->tls);
+        free(p->tls_host);
         free(p);
     }
     free(ps);
@@ -91,14 +98,29 @@ void upstream_pools_free(struct upstream_pools *ps)
 struct upstream_pool *upstream_pool_get(struct upstream_pools *ps, const struct sockaddr *addr,
                                         socklen_t addrlen)
 {
+    return upstream_pool_get_tls(ps, addr, addrlen, NULL, NULL);
+}
+
+struct upstream_pool *upstream_pool_get_tls(struct upstream_pools *ps, const struct sockaddr *addr,
+                                            socklen_t addrlen, SSL_CTX *tls, const char *tls_host)
+{
     struct upstream_pool *p;
 
     for (p = ps->pools; p; p = p->next)
-        if (p->addrlen == addrlen && memcmp(&p->addr, addr, addrlen) == 0)
+        if (p->addrlen == addrlen && memcmp(&p->addr, addr, addrlen) == 0 && p->tls == tls &&
+            (!tls || strcmp(p->tls_host, tls_host) == 0))
             return p;
     p = calloc(1, sizeof(*p));
     if (!p)
         return NULL;
+    if (tls) {
+        if (!(p->tls_host = strdup(tls_host))) {
+            free(p);
+            return NULL;
+        }
+        SSL_CTX_up_ref(tls);
+        p->tls = tls;
+    }
     p->owner = ps;
     memcpy(&p->addr, addr, addrlen);
     p->addrlen = addrlen;
@@ -147,6 +169,11 @@ struct upstream_conn *upstream_acquire(struct upstream_pool *p)
         int e = errno;
         free(uc);
         errno = e;
+        return NULL;
+    }
+    if (p->tls && stream_start_tls_client(uc->st, p->tls, p->tls_host) < 0) {
+        conn_close(uc);
+        errno = ENOMEM;
         return NULL;
     }
     p->opened++;

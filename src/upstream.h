@@ -1,7 +1,7 @@
 /* upstream.h - per-worker pools of kept-alive connections to upstream
- * servers, keyed by address. A connection is either lent to one exchange
- * or idle in its pool; an idle one that the server closes (or that sends
- * anything) is dropped at once, and one idle too long is closed. */
+ * servers, keyed by address (and, for TLS, context and host name). A connection is either lent to
+ * one exchange or idle in its pool; an idle one that the server closes (or that sends anything) is
+ * dropped at once, and one idle too long is closed. */
 #ifndef SLUICE_UPSTREAM_H
 #define SLUICE_UPSTREAM_H
 
@@ -12,6 +12,7 @@ struct stream;
 struct upstream_pools;
 struct upstream_pool;
 struct breaker;
+typedef struct ssl_ctx_st SSL_CTX;
 
 struct upstream_conn {
     struct stream *st;
@@ -31,10 +32,17 @@ void upstream_pools_free(struct upstream_pools *ps);
 /* Closes idle connections (worker shutdown). */
 void upstream_pools_close_idle(struct upstream_pools *ps);
 
-/* Returns the pool for addr, creating it on first use; NULL when out of
- * memory. Pools live as long as ps, across config reloads. */
+/* Returns the pool of plain connections to addr, creating it on first
+ * use; NULL when out of memory. Pools live as long as ps, across config
+ * reloads. */
 struct upstream_pool *upstream_pool_get(struct upstream_pools *ps, const struct sockaddr *addr,
                                         socklen_t addrlen);
+/* The same for TLS when tls is not NULL: connections use that client
+ * context (the pool takes a reference) with tls_host as SNI and as the
+ * name the certificate must carry. Plain and TLS, or TLS with another
+ * context or host, are different pools. */
+struct upstream_pool *upstream_pool_get_tls(struct upstream_pools *ps, const struct sockaddr *addr,
+                                            socklen_t addrlen, SSL_CTX *tls, const char *tls_host);
 
 /* Lends a connection: the most recently idle one, or a new one whose
  * connect has started (bytes written before it completes are queued).

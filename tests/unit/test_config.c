@@ -398,8 +398,14 @@ static const struct err_case err_cases[] = {
     /* upstream urls and handler types */
     { "url with another scheme", DOC_URL("ftp://127.0.0.1/"), "functions.f.versions.1.handler.url",
       4, "invalid url \"ftp://127.0.0.1/\": expected \"http://host[:port][/path]\"", 1 },
-    { "https url", DOC_URL("https://127.0.0.1/"), "functions.f.versions.1.handler.url", 4,
-      "https upstreams are not supported yet", 1 },
+    { "https url, missing ca_file",
+      DOC_HANDLER("{\"type\": \"http\", \"url\": \"https://127.0.0.1/\", "
+                  "\"ca_file\": \"/nonexistent/ca.pem\"}"),
+      "functions.f.versions.1.handler.ca_file", 4, "cannot read CA file /nonexistent/ca.pem", 1 },
+    { "ca_file on an http url",
+      DOC_HANDLER("{\"type\": \"http\", \"url\": \"http://127.0.0.1/\", "
+                  "\"ca_file\": \"/dev/null\"}"),
+      "functions.f.versions.1.handler.ca_file", 4, "a ca_file needs an https url", 1 },
     { "url with user info", DOC_URL("http://u:p@127.0.0.1/"), "functions.f.versions.1.handler.url",
       4, "user info", 1 },
     { "url with a query", DOC_URL("http://127.0.0.1/a?b=1"), "functions.f.versions.1.handler.url",
