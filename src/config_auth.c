@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "base64.h"
 #include "jose.h"
 #include "selector.h"
 #include "util.h"
@@ -369,7 +370,7 @@ static int hex_value(char c)
 static const char *secret_decode(enum secret_encoding enc, const char *in, size_t len,
                                  unsigned char **out, size_t *outlen)
 {
-    unsigned char *buf = malloc(len + 1);
+    unsigned char *buf = malloc(len + 1); /* raw, hex and base64url all fit */
     long n;
 
     *out = NULL;
@@ -384,7 +385,7 @@ static const char *secret_decode(enum secret_encoding enc, const char *in, size_
         /* Padding is not base64url's, but tools add it: drop it. */
         while (len > 0 && in[len - 1] == '=')
             len--;
-        n = jose_b64url_decode(in, len, buf);
+        n = base64_decode(BASE64_URL, in, len, buf);
         if (n < 0) {
             free(buf);
             return "the secret is not valid base64url (A-Z, a-z, 0-9, '-' and '_')";

@@ -22,6 +22,7 @@
 
 #include <jwt.h> /* libjwt: HS/RS/ES signatures */
 
+#include "base64.h"
 #include "jose_internal.h"
 #include "util.h"
 
@@ -111,65 +112,13 @@ static const struct alg_info *alg_info(unsigned bit)
     return NULL;
 }
 
-/* -------------------------------------------------------------- base64url */
-
-static int b64_val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
-
-/* Strict: the url alphabet only, no padding, and the unused low bits of a
- * final partial group must be zero, so each byte string has exactly one
- * accepted spelling (no token malleability). */
-long jose_b64url_decode(const char *in, size_t len, unsigned char *out)
-{
-    const unsigned char *s = (const unsigned char *)in;
-    size_t o = 0, i = 0, full = len / 4 * 4;
-    int v[4];
-
-    if (len % 4 == 1 || len / 4 > (size_t)LONG_MAX / 3 - 1)
-        return -1;
-    for (; i < full; i += 4) {
-        for (int k = 0; k < 4; k++)
-            if ((v[k] = b64_val(s[i + k])) < 0)
-                return -1;
-        out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
-        out[o++] = (unsigned char)((v[1] & 0x0f) << 4 | v[2] >> 2);
-        out[o++] = (unsigned char)((v[2] & 0x03) << 6 | v[3]);
-    }
-    if (len - full >= 2) {
-        if ((v[0] = b64_val(s[i])) < 0 || (v[1] = b64_val(s[i + 1])) < 0)
-            return -1;
-        out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
-        if (len - full == 2) {
-            if (v[1] & 0x0f)
-                return -1;
-        } else {
-            if ((v[2] = b64_val(s[i + 2])) < 0 || (v[2] & 0x03))
-                return -1;
-            out[o++] = (unsigned char)((v[1] & 0x0f) << 4 | v[2] >> 2);
-        }
-    }
-    return (long)o;
-}
-
 /* Decodes a segment into stack[0..cap) or, when it may not fit, into a new
  * heap buffer returned in *heap (the caller frees it). Returns the length,
  * -1 when it is not base64url, -2 when out of memory. */
 static long seg_decode(const char *in, size_t len, unsigned char *stack, size_t cap,
                        unsigned char **out, unsigned char **heap)
 {
-    size_t need = len / 4 * 3 + 3;
+    size_t need = BASE64_DECODED_MAX(len);
 
     *heap = NULL;
     *out = stack;
@@ -178,7 +127,7 @@ static long seg_decode(const char *in, size_t len, unsigned char *stack, size_t 
             return -2;
         *out = *heap;
     }
-    return jose_b64url_decode(in, len, *out);
+    return base64_decode(BASE64_URL, in, len, *out);
 }
 
 /* --------------------------------------------------------------- key sets */

@@ -116,9 +116,4 @@ enum jose_status jose_verify(const struct jose_keyset *const *sets, size_t nsets
  * space-separated string, "scp" an array of strings (or a string). */
 int jose_claims_have_scopes(const json_t *claims, const char *const *scopes, size_t n);
 
-/* base64url without padding (as JWTs use). decode returns the decoded
- * length, or -1 on a bad character or impossible length; out needs
- * len * 3 / 4 + 1 bytes. */
-long jose_b64url_decode(const char *in, size_t len, unsigned char *out);
-
 #endif

@@ -12,6 +12,7 @@
 #include <openssl/objects.h>
 #include <openssl/param_build.h>
 
+#include "base64.h"
 #include "jose_internal.h"
 #include "util.h"
 
@@ -33,11 +34,11 @@ static unsigned char *jwk_bytes(const json_t *jwk, const char *name, size_t *len
         fmt_buf(why, cap, "\"%s\" too long", name);
         return NULL;
     }
-    if (!(out = malloc(json_string_length(v) / 4 * 3 + 3))) {
+    if (!(out = malloc(BASE64_DECODED_MAX(json_string_length(v))))) {
         fmt_buf(why, cap, "out of memory");
         return NULL;
     }
-    if ((n = jose_b64url_decode(json_string_value(v), json_string_length(v), out)) <= 0) {
+    if ((n = base64_decode(BASE64_URL, json_string_value(v), json_string_length(v), out)) <= 0) {
         fmt_buf(why, cap, "\"%s\" is not base64url", name);
         free(out);
         return NULL;

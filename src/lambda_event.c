@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "authz_cache.h"
+#include "base64.h"
 #include "http_parser.h"
 #include "request.h"
 #include "util.h"
@@ -480,7 +481,7 @@ static json_t *body_value(const struct http_request_head *h, const unsigned char
     if ((!ct.ptr || content_type_is_text(ct)) && utf8_valid(body, len))
         return json_stringn_nocheck((const char *)body, len);
     *b64 = 1;
-    enc = lambda_base64_encode(body, len, &elen);
+    enc = base64_encode(body, len, &elen);
     if (!enc)
         return NULL;
     v = json_stringn_nocheck(enc, elen);

@@ -97,19 +97,4 @@ int lambda_result_parse(const char *text, size_t len, enum payload_version pv,
  * an already empty r are fine. */
 void lambda_result_clear(struct lambda_result *r);
 
-/* ---- base64 (RFC 4648, standard alphabet, padded), shared with handlers */
-
-/* Encodes src[0..len) (src may be NULL when len is 0). Returns a
- * malloc'ed NUL-terminated string (the caller frees it) and its length in
- * *out_len when out_len is not NULL; NULL when out of memory or when len
- * is too large to encode. */
-char *lambda_base64_encode(const unsigned char *src, size_t len, size_t *out_len);
-
-/* Decodes src[0..len) strictly: only A-Z a-z 0-9 + /, no white space, a
- * length that is a multiple of 4, at most two '=' and only at the end, and
- * zero bits where the padding leaves them unused. Returns a malloc'ed
- * buffer (the caller frees it; one byte even when *out_len is 0) with its
- * length in *out_len, or NULL when src is malformed or memory ran out. */
-unsigned char *lambda_base64_decode(const char *src, size_t len, size_t *out_len);
-
 #endif

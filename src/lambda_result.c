@@ -1,6 +1,5 @@
 /* lambda_result.c - a function's result (the Lambda-proxy response shape,
- * payload 1.0 and 2.0) checked and turned into a response, and the strict
- * base64 codec events and results share. Pure: no I/O, no event loop. The
+ * payload 1.0 and 2.0) checked and turned into a response. Pure: no I/O, no event loop. The
  * events themselves are built in lambda_event.c. */
 #include "lambda_event.h"
 
@@ -9,122 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "http_parser.h"
 #include "util.h"
-
-/* ------------------------------------------------------------ base64 */
-
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-char *lambda_base64_encode(const unsigned char *src, size_t len, size_t *out_len)
-{
-    size_t n, o = 0, i = 0;
-    char *out;
-
-    if (len > (SIZE_MAX / 4 - 1) * 3)
-        return NULL;
-    n = (len + 2) / 3 * 4;
-    out = malloc(n + 1);
-    if (!out)
-        return NULL;
-    for (; len - i >= 3; i += 3) {
-        uint32_t v = (uint32_t)src[i] << 16 | (uint32_t)src[i + 1] << 8 | src[i + 2];
-        out[o++] = b64_alphabet[v >> 18];
-        out[o++] = b64_alphabet[(v >> 12) & 63];
-        out[o++] = b64_alphabet[(v >> 6) & 63];
-        out[o++] = b64_alphabet[v & 63];
-    }
-    if (len - i == 1) {
-        uint32_t v = (uint32_t)src[i] << 16;
-        out[o++] = b64_alphabet[v >> 18];
-        out[o++] = b64_alphabet[(v >> 12) & 63];
-        out[o++] = '=';
-        out[o++] = '=';
-    } else if (len - i == 2) {
-        uint32_t v = (uint32_t)src[i] << 16 | (uint32_t)src[i + 1] << 8;
-        out[o++] = b64_alphabet[v >> 18];
-        out[o++] = b64_alphabet[(v >> 12) & 63];
-        out[o++] = b64_alphabet[(v >> 6) & 63];
-        out[o++] = '=';
-    }
-    out[o] = '\0';
-    if (out_len)
-        *out_len = o;
-    return out;
-}
-
-static int b64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-/* Strict decoding (see lambda_base64_decode). Returns 0 with *out set,
- * -1 when src is malformed, -2 when out of memory. */
-static int b64_decode(const char *src, size_t len, unsigned char **out, size_t *out_len)
-{
-    const unsigned char *s = (const unsigned char *)src;
-    size_t pad = 0, n, o = 0;
-    unsigned char *d;
-
-    *out = NULL;
-    if (len % 4)
-        return -1;
-    if (len && s[len - 1] == '=')
-        pad = len >= 2 && s[len - 2] == '=' ? 2 : 1;
-    n = len / 4 * 3 - pad;
-    d = malloc(n ? n : 1);
-    if (!d)
-        return -2;
-    for (size_t i = 0; i < len; i += 4) {
-        int last = i + 4 == len;
-        int a = b64_value(s[i]), b = b64_value(s[i + 1]);
-        int c = last && pad == 2 ? 0 : b64_value(s[i + 2]);
-        int e = last && pad ? 0 : b64_value(s[i + 3]);
-        if (a < 0 || b < 0 || c < 0 || e < 0)
-            goto bad; /* also '=' anywhere but the padding */
-        /* the bits padding leaves unused must be zero: one encoding only */
-        if (last && pad == 2 && (b & 15))
-            goto bad;
-        if (last && pad == 1 && (c & 3))
-            goto bad;
-        d[o++] = (unsigned char)(a << 2 | b >> 4);
-        if (!(last && pad == 2))
-            d[o++] = (unsigned char)((b & 15) << 4 | c >> 2);
-        if (!(last && pad))
-            d[o++] = (unsigned char)((c & 3) << 6 | e);
-    }
-    *out = d;
-    *out_len = o;
-    return 0;
-bad:
-    free(d);
-    return -1;
-}
-
-unsigned char *lambda_base64_decode(const char *src, size_t len, size_t *out_len)
-{
-    unsigned char *out;
-    size_t n = 0;
-
-    if (!src && len)
-        return NULL;
-    if (b64_decode(src ? src : "", len, &out, &n) < 0)
-        return NULL;
-    if (out_len)
-        *out_len = n;
-    return out;
-}
 
 /* ------------------------------------------------------------ results */
 
@@ -401,7 +287,8 @@ static int add_body(struct lambda_result *r, const json_t *res)
         return fail(r, "body is not a string");
     if (!json_is_true(b64))
         return set_body(r, json_string_value(body), json_string_length(body));
-    rc = b64_decode(json_string_value(body), json_string_length(body), &r->body, &r->body_len);
+    rc = base64_decode_alloc(BASE64_STD, json_string_value(body), json_string_length(body), &r->body,
+                             &r->body_len);
     if (rc == -2)
         return fail(r, "out of memory");
     if (rc < 0)

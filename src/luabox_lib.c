@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lambda_event.h"
+#include "base64.h"
 #include "luabox_internal.h"
 #include "util.h"
 
@@ -361,8 +361,8 @@ static int l_json_array(lua_State *L)
 
 /* ------------------------------------------------------------ sluice.base64 */
 
-/* The codec is lambda_event.c's (the one events and results use): here
- * it only meets Lua. Its buffers are malloc'ed outside the state's cap,
+/* The codec is base64.c's (the one events and results use): here it
+ * only meets Lua. Its buffers are malloc'ed outside the state's cap,
  * for as long as one call, and bounded by a string the state holds. */
 
 /* sluice.base64.encode(s) -> standard base64 with padding. */
@@ -370,7 +370,7 @@ static int l_b64_encode(lua_State *L)
 {
     size_t len, n;
     const char *s = luaL_checklstring(L, 1, &len);
-    char *out = lambda_base64_encode((const unsigned char *)s, len, &n);
+    char *out = base64_encode((const unsigned char *)s, len, &n);
 
     if (!out)
         return luaL_error(L, "not enough memory");
@@ -387,6 +387,7 @@ static int l_b64_decode(lua_State *L)
     const char *s = luaL_checklstring(L, 1, &len);
     char *padded = NULL;
     unsigned char *out;
+    int rc;
 
     if (len % 4 && memchr(s, '=', len) == NULL) {
         /* complete the last group the way the strict decoder wants it */
@@ -398,9 +399,11 @@ static int l_b64_decode(lua_State *L)
         s = padded;
         len = full;
     }
-    out = lambda_base64_decode(s, len, &n);
+    rc = base64_decode_alloc(BASE64_STD, s, len, &out, &n);
     free(padded);
-    if (!out) {
+    if (rc == -2)
+        return luaL_error(L, "not enough memory");
+    if (rc < 0) {
         lua_pushnil(L);
         lua_pushliteral(L, "invalid base64");
         return 2;

@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "base64.h"
 #include "fuzz.h"
 #include "fuzz_keys.h"
 #include "fuzz_tokens.h"
@@ -25,14 +26,14 @@ static void token_kid(const char *tok, char *kid, size_t cap)
 {
     const char *dot = strchr(tok, '.');
     size_t hlen = (size_t)(dot - tok);
-    unsigned char *h = malloc(hlen * 3 / 4 + 1);
+    unsigned char *h = malloc(BASE64_DECODED_MAX(hlen));
     long n;
     json_t *j;
 
     kid[0] = '\0';
     if (!h)
         return;
-    n = jose_b64url_decode(tok, hlen, h);
+    n = base64_decode(BASE64_URL, tok, hlen, h);
     FUZZ_CHECK(n > 0);
     j = json_loadb((const char *)h, (size_t)n, 0, NULL);
     if (j && json_is_string(json_object_get(j, "kid")))
