@@ -4,11 +4,13 @@
 # same pinning, rounds interleaved). Installs the peers when missing, builds
 # sluice in build/, then runs:
 #
-#   contrib/bench/run.sh [throughput|callgrind|mem|all] [harness options]
+#   contrib/bench/run.sh [throughput|scaling|callgrind|mem|all] [harness options]
 #
 #   throughput  wrk at 16/64/256 connections: nginx, HAProxy, HAProxy with
 #               jwt_verify RS256, sluice plain and sluice with a repeated
 #               RS256 token; req/s, p50/p99 and CPU per request
+#   scaling     one worker against two (sluice, nginx, HAProxy) at 64 and
+#               256 connections; the two-worker targets may use every CPU
 #   callgrind   user-space instructions and syscalls per request
 #   mem         memory per idle keep-alive connection (10,000 held)
 #
@@ -39,6 +41,14 @@ throughput)
     "$HARNESS/run.sh" -c "16 64 256" --targets nginx-w1,haproxy-t1,hap-jwt-rs256 \
         --target "$plain" --target "$rs256" "$@"
     ;;
+scaling)
+    # Two workers get every CPU, as the harness gives nginx-w2 and
+    # haproxy-t2. On a machine where wrk and the upstream share those CPUs,
+    # the load generator and upstream limit the gain: compare cpu/req too.
+    all_cpus="0-$(($(nproc) - 1))"
+    "$HARNESS/run.sh" -c "64 256" --targets nginx-w1,nginx-w2,haproxy-t1,haproxy-t2 \
+        --target "$plain" --target "sluice-w2=$TARGET $BIN none 2;auto;;$all_cpus" "$@"
+    ;;
 callgrind)
     "$HARNESS/callgrind.sh" --targets nginx-proxy,haproxy --target "$plain" --target "$rs256" "$@"
     ;;
@@ -47,6 +57,7 @@ mem)
     ;;
 all)
     "$0" throughput "$@"
+    "$0" scaling "$@"
     "$0" callgrind
     "$0" mem
     ;;
