@@ -264,6 +264,7 @@ static void x_deny(struct exchange *x)
     req->upstream_end_us = now_us();
     x_free(x, 0);
     req->error = "upstream circuit breaker open";
+    req->breaker_open = 1;
     log_debug("request %s: circuit breaker open, 503", req->request_id);
     conn_respond(req, 503, "upstream unavailable (circuit breaker open)", hdr);
 }

@@ -40,16 +40,18 @@ static const char *const bucket_le_text[METRICS_NBUCKETS] = {
  * prefetcher fetches together).
  * What every request writes (sum, status class, the low buckets) comes
  * first, in the first line; the rarer counters come last. */
+#define CELL_ALIGN 128
 struct metrics_cell {
-    _Alignas(64) _Atomic uint64_t sum_us;
+    _Alignas(CELL_ALIGN) _Atomic uint64_t sum_us;
     _Atomic uint64_t status[NCLASSES];
     _Atomic uint64_t buckets[METRICS_NBUCKETS]; /* not cumulative */
     _Atomic uint64_t errors;                    /* 5xx or function error */
     _Atomic uint64_t fn_errors;
     _Atomic uint64_t auth_hit, auth_miss;
+    _Atomic uint64_t throttled[METRICS_NTHROTTLE]; /* by limit, as METRICS_THROTTLED */
+    _Atomic uint64_t breaker_open;
 };
 
-#define CELL_ALIGN 128
 _Static_assert(sizeof(struct metrics_cell) % CELL_ALIGN == 0, "cells must not share line pairs");
 
 struct metrics_series {
@@ -66,6 +68,7 @@ struct totals {
     uint64_t status[NCLASSES];
     uint64_t buckets[METRICS_NBUCKETS];
     uint64_t errors, fn_errors, auth_hit, auth_miss;
+    uint64_t throttled[METRICS_NTHROTTLE], breaker_open;
 };
 
 /* The registry. The mutex orders the main thread's own uses (attach,
@@ -332,6 +335,14 @@ static inline __attribute__((always_inline)) void cell_observe(struct metrics_ce
         bump(&c->auth_hit, 1);
     else if (flags & METRICS_AUTH_MISS)
         bump(&c->auth_miss, 1);
+    if (flags & (METRICS_BREAKER_OPEN | METRICS_THROTTLED(0) | METRICS_THROTTLED(1) |
+                 METRICS_THROTTLED(2) | METRICS_THROTTLED(3))) {
+        if (flags & METRICS_BREAKER_OPEN)
+            bump(&c->breaker_open, 1);
+        for (int i = 0; i < METRICS_NTHROTTLE; i++)
+            if (flags & METRICS_THROTTLED(i))
+                bump(&c->throttled[i], 1);
+    }
 }
 
 void metrics_observe(struct metrics_series *s, unsigned worker, int status, uint64_t duration_us,
@@ -339,6 +350,27 @@ void metrics_observe(struct metrics_series *s, unsigned worker, int status, uint
 {
     if (s && worker < reg.nworkers)
         cell_observe(&s->cells[worker], status, duration_us, flags);
+}
+
+/* The METRICS_THROTTLED index of a req->throttled label: "route",
+ * "alias", "plan" or "quota" (throttle.c's labels; their first letters
+ * differ). */
+/* The limit label of each METRICS_THROTTLED index. */
+static const char *const throttle_limit_text[METRICS_NTHROTTLE] = { "route", "alias", "plan",
+                                                                   "quota" };
+
+static unsigned throttle_index(const char *label)
+{
+    switch (label[0]) {
+    case 'a':
+        return 1;
+    case 'p':
+        return 2;
+    case 'q':
+        return 3;
+    default:
+        return 0;
+    }
 }
 
 void metrics_record(const struct request *req)
@@ -376,6 +408,10 @@ void metrics_record(const struct request *req)
         flags |= METRICS_AUTH_MISS;
     if (req->function_error)
         flags |= METRICS_FUNCTION_ERROR;
+    if (req->breaker_open)
+        flags |= METRICS_BREAKER_OPEN;
+    if (req->throttled)
+        flags |= METRICS_THROTTLED(throttle_index(req->throttled));
     /* the access log's total_ms is this same span: start_us to now */
     cell_observe(&s->cells[w], req->status, now_us() - req->start_us, flags);
 }
@@ -402,6 +438,9 @@ static void series_totals(const struct metrics_series *s, struct totals *t)
         t->fn_errors += load(&c->fn_errors);
         t->auth_hit += load(&c->auth_hit);
         t->auth_miss += load(&c->auth_miss);
+        for (int i = 0; i < METRICS_NTHROTTLE; i++)
+            t->throttled[i] += load(&c->throttled[i]);
+        t->breaker_open += load(&c->breaker_open);
     }
 }
 
@@ -588,6 +627,25 @@ static int render_entries(struct evbuffer *out, const struct entry *e, size_t n)
         bad |= evbuffer_add_printf(out, "sluice_function_errors_total{%s} %llu\n", e[i].labels,
                                    (unsigned long long)e[i].t.fn_errors) < 0;
 
+    bad |= evbuffer_add_printf(out, "# HELP sluice_throttled_total Requests refused with 429 "
+                                    "by a throttle, by route, function, alias, version and the "
+                                    "limit that refused them.\n"
+                                    "# TYPE sluice_throttled_total counter\n") < 0;
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < METRICS_NTHROTTLE; k++)
+            if (e[i].t.throttled[k])
+                bad |= evbuffer_add_printf(out, "sluice_throttled_total{%s,limit=\"%s\"} %llu\n",
+                                           e[i].labels, throttle_limit_text[k],
+                                           (unsigned long long)e[i].t.throttled[k]) < 0;
+
+    bad |= evbuffer_add_printf(out, "# HELP sluice_breaker_rejected_total Requests answered "
+                                    "503 at once by an open upstream circuit breaker.\n"
+                                    "# TYPE sluice_breaker_rejected_total counter\n") < 0;
+    for (size_t i = 0; i < n; i++)
+        if (e[i].t.breaker_open)
+            bad |= evbuffer_add_printf(out, "sluice_breaker_rejected_total{%s} %llu\n",
+                                       e[i].labels, (unsigned long long)e[i].t.breaker_open) < 0;
+
     bad |= evbuffer_add_printf(out, "# HELP sluice_request_duration_seconds Time from the "
                                     "request head to the last byte of the response.\n"
                                     "# TYPE sluice_request_duration_seconds histogram\n") < 0;
@@ -644,7 +702,7 @@ int metrics_render(struct evbuffer *out)
     int rc = -1;
 
     pthread_mutex_lock(&reg.lock);
-    /* Read every cell once, up front: all four families then print the
+    /* Read every cell once, up front: every family then prints the
      * same figures, and the lock is held only while the cells are read. */
     if (reg.n) {
         e = calloc(reg.n, sizeof(*e));

@@ -35,6 +35,11 @@ struct metrics_series;
 #define METRICS_AUTH_HIT 1u       /* the authorizer's answer came from a cache */
 #define METRICS_AUTH_MISS 2u      /* the authorizer verified (no cached answer) */
 #define METRICS_FUNCTION_ERROR 4u /* the function itself failed (invoke/lua) */
+#define METRICS_BREAKER_OPEN 8u   /* answered 503 by an open circuit breaker */
+/* Refused by the throttle stage (429), by limit: route, alias, usage plan
+ * rate, usage plan daily quota (request.h's req->throttled). */
+#define METRICS_NTHROTTLE 4
+#define METRICS_THROTTLED(i) (16u << (i)) /* i: 0 route, 1 alias, 2 plan, 3 quota */
 
 /* Cumulative figures of one function version, summed over its series and
  * every worker. Counters only grow, so the figures of a window are the
@@ -71,7 +76,8 @@ int metrics_attach(struct config *cfg);
 
 /* Worker thread, when req ends (pipeline_record): counts it in this
  * worker's cell of its series: status class, latency from req->start_us to
- * now, authorizer cache hit or miss, function error. A request with no
+ * now, authorizer cache hit or miss, function error, throttling (by which
+ * limit) and an open circuit breaker. A request with no
  * route (400, 404, 405, 408, 414, 431: nothing matched or nothing was
  * parsed) is counted under the series whose labels are all "". Does
  * nothing when the route has no series (not attached, or beyond the cap).
@@ -80,7 +86,7 @@ void metrics_record(const struct request *req);
 
 /* Worker thread `worker`: counts one request of the given status (a status
  * outside 100-599 counts as 5xx) and duration in s. flags: METRICS_AUTH_*,
- * METRICS_FUNCTION_ERROR. s may be NULL (nothing is counted); only that
+ * METRICS_FUNCTION_ERROR, METRICS_BREAKER_OPEN, METRICS_THROTTLED(i). s may be NULL (nothing is counted); only that
  * worker's thread may call it for that worker id. */
 void metrics_observe(struct metrics_series *s, unsigned worker, int status, uint64_t duration_us,
                      unsigned flags);

@@ -81,6 +81,8 @@ struct request {
     unsigned function_error : 1;   /* set by invoke/lua handlers (issue 5): the function
                                     * itself failed; counted by metrics */
     unsigned cold_start : 1;       /* a lua handler made a new state for this request */
+    unsigned breaker_open : 1;     /* answered 503 by an open circuit breaker
+                                    * (handler_http.c); counted by metrics */
     const char *error;             /* why the request failed, for the log */
 
     /* figures */

@@ -830,6 +830,23 @@ def admin(port, method, path, body=None, token=None, headers=None, timeout=10.0)
     return http(port, method, path, headers=hdrs, body=data, timeout=timeout)
 
 
+def metric(port, name, token=None, **labels):
+    """The sum of the /metrics samples called name whose labels include
+    every labels[k] == v (None: no sample matched), from the admin API on
+    port."""
+    r = admin(port, "GET", "/metrics", token=token)
+    assert r.status == 200, r
+    total = None
+    for line in r.body.decode().split("\n"):
+        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)\{(.*)\} (\S+)$', line)
+        if not m or m.group(1) != name:
+            continue
+        have = dict(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', m.group(2)))
+        if all(have.get(k) == v for k, v in labels.items()):
+            total = (total or 0) + float(m.group(3))
+    return total
+
+
 def ok_json(resp, status=200, what=""):
     """Asserts resp is a JSON answer with status; returns the body."""
     assert resp.status == status, "%sstatus %d, want %d: %r" \

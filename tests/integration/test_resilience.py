@@ -38,7 +38,8 @@ def setup():
     ]
     limits = {"header_timeout_ms": 1500, "body_timeout_ms": 1000,
               "max_connections_per_ip": 1000}
-    SL = h.Sluice(h.make_config(functions=functions, routes=routes, limits=limits),
+    SL = h.Sluice(h.make_config(functions=functions, routes=routes, limits=limits,
+                                admin=h.admin_config()),
                   name="resilience")
 
 
@@ -236,6 +237,7 @@ def test_breaker_opens_and_closes():
         r = req("GET", "/f/_status/503")
         assert r.status == 503 and r.headers.get("x-upstream") == "flaky", r
     before = FLAKY.requests()
+    rejected = h.metric(SL.admin_port, "sluice_breaker_rejected_total", function="flaky") or 0
     t_open = time.monotonic()
     for _ in range(5):
         r = req("GET", "/f/healthy")
@@ -245,6 +247,9 @@ def test_breaker_opens_and_closes():
         assert 1 <= ra <= 2, r.headers
         assert r.elapsed < 0.2 * h.SCALE
     assert FLAKY.requests() == before, "requests reached the upstream while open"
+    h.wait_for(lambda: h.metric(SL.admin_port, "sluice_breaker_rejected_total",
+                                function="flaky", version="1") == rejected + 5, 5 * h.SCALE,
+               what="5 more breaker rejections in /metrics")
     assert "circuit breaker" in SL.stderr_text() and "open" in SL.stderr_text()
     # after the cool-down one probe goes through and closes it
     time.sleep(max(0.0, t_open + 1.6 - time.monotonic()))

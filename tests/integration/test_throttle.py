@@ -91,11 +91,22 @@ def check_within(ok, expect, what):
     assert ok >= expect * (0.90 if h.SANITIZERS else 0.95), (what, ok, expect)
 
 
+def throttled(s, limit):
+    """sluice_throttled_total for /orders/{id} refused by limit."""
+    return h.metric(s.admin_port, "sluice_throttled_total", route="GET /orders/{id}",
+                    limit=limit) or 0
+
+
 def test_route_limit_local():
-    with h.Sluice(config({"throttle": {"rate_per_s": RATE, "burst": BURST}})) as s:
+    with h.Sluice(config({"throttle": {"rate_per_s": RATE, "burst": BURST}},
+                         admin=h.admin_config())) as s:
         counts, retry = hammer([s.port], SECONDS, threads_per_port=4)
         assert set(counts) <= {200, 429}, counts
         assert counts.get(429, 0) > 0, counts
+        # every 429 is counted, as refused by the route's limit
+        h.wait_for(lambda: throttled(s, "route") == counts[429], 5 * h.SCALE,
+                   what="sluice_throttled_total == %d" % counts[429])
+        assert throttled(s, "alias") == 0
         check_within(counts.get(200, 0), int(SECONDS * RATE + BURST), "local route 50/s burst 10")
         assert retry == {"1"}, retry  # a token is never more than 1/50 s away
         with h.KeepAliveClient(s.port) as c:
@@ -120,7 +131,8 @@ def test_alias_limit():
 
 def test_usage_plan():
     plans = {"gold": {"rate_per_s": 5, "burst": 5, "daily_quota": 8, "api_keys_file": KEY_FILE}}
-    with h.Sluice(config({"usage_plan_required": True}, usage_plans=plans)) as s:
+    with h.Sluice(config({"usage_plan_required": True}, usage_plans=plans,
+                         admin=h.admin_config())) as s:
         r = h.http(s.port, "GET", "/orders/1")
         assert r.status == 403 and r.json()["message"] == "Forbidden", (r.status, r.body)
         r = h.http(s.port, "GET", "/orders/1", headers={"x-api-key": KEYS[0] + "x"})
@@ -137,6 +149,8 @@ def test_usage_plan():
         ra = int(rs[3].headers.get("retry-after"))
         assert abs(ra - day_left) <= 5, (ra, day_left)
         s.wait_access_log(lambda e: e.get("throttled") == "quota")
+        h.wait_for(lambda: (throttled(s, "plan"), throttled(s, "quota")) == (2, 2),
+                   5 * h.SCALE, what="2 refusals by the plan's rate, 2 by its quota")
         # the other key has its own bucket and quota
         st = [h.http(s.port, "GET", "/orders/1", headers={"x-api-key": KEYS[1]}).status
               for _ in range(5)]

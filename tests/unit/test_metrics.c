@@ -398,6 +398,22 @@ static void test_record(void)
     req.function_error = 0;
     req.auth_cache = "miss";
     metrics_record(&req);
+    /* throttled before a version was picked (route limit, twice; quota),
+     * throttled by the alias after it, and an open breaker's 503 */
+    req.status = 429;
+    req.auth_cache = NULL;
+    req.throttled = "route";
+    metrics_record(&req);
+    metrics_record(&req);
+    req.throttled = "quota";
+    metrics_record(&req);
+    req.version = &rt->fn->versions[1];
+    req.throttled = "alias";
+    metrics_record(&req);
+    req.throttled = NULL;
+    req.status = 503;
+    req.breaker_open = 1;
+    metrics_record(&req);
     /* no route at all */
     memset(&req, 0, sizeof(req));
     req.worker = w[1];
@@ -429,6 +445,26 @@ static void test_record(void)
         CHECK(value_of(text, "sluice_requests_total", un) >= 2);
         CHECK(value_of(text, "sluice_authorizer_cache_total", hit) >= 1);
         CHECK(value_of(text, "sluice_authorizer_cache_total", miss) >= 2);
+        {
+            const char *tr[] = { "route", "GET /orders/{id}", "version", "", "limit", "route",
+                                 NULL };
+            const char *tq[] = { "route", "GET /orders/{id}", "version", "", "limit", "quota",
+                                 NULL };
+            const char *ta[] = { "route", "GET /orders/{id}", "version", "2", "limit", "alias",
+                                 NULL };
+            const char *tp[] = { "route", "GET /orders/{id}", "limit", "plan", NULL };
+            const char *b2[] = { "route", "GET /orders/{id}", "version", "2", NULL };
+            const char *b0[] = { "route", "GET /orders/{id}", "version", "", NULL };
+
+            CHECK(strstr(text, "# TYPE sluice_throttled_total counter\n") != NULL);
+            CHECK(strstr(text, "# TYPE sluice_breaker_rejected_total counter\n") != NULL);
+            CHECK(value_of(text, "sluice_throttled_total", tr) == 2);
+            CHECK(value_of(text, "sluice_throttled_total", tq) == 1);
+            CHECK(value_of(text, "sluice_throttled_total", ta) == 1);
+            CHECK(value_of(text, "sluice_throttled_total", tp) == -1); /* zero: not printed */
+            CHECK(value_of(text, "sluice_breaker_rejected_total", b2) == 1);
+            CHECK(value_of(text, "sluice_breaker_rejected_total", b0) == -1);
+        }
     }
     free(text);
 out:
