@@ -134,3 +134,52 @@ int parse_share(const char *s, double *out)
     *out = v;
     return 0;
 }
+
+int command_start(struct ctl *c, const struct command *cmd, int argc, char **argv,
+                  const struct opt *opts, const char **pos, size_t npos, const char *tmpl,
+                  char *path)
+{
+    int rc = parse_args(c, cmd, argc, argv, opts, pos, npos);
+
+    if (rc != PROCEED)
+        return rc;
+    return make_path(c, path, MAX_PATH_BYTES, tmpl, pos) ? EXIT_USAGE : PROCEED;
+}
+
+int show_object(struct ctl *c, const char *path, show_fn *show, const char *const *pos)
+{
+    struct reply r;
+    int rc = get_object(c, path, &r);
+
+    if (rc != EXIT_DONE)
+        return rc;
+    if (!print_raw(c, &r))
+        show(c, r.json, pos);
+    reply_free(&r);
+    return EXIT_DONE;
+}
+
+int command_show(struct ctl *c, const struct command *cmd, int argc, char **argv, size_t npos,
+                 const char *tmpl, show_fn *show)
+{
+    const char *pos[MAX_POS] = { NULL };
+    char path[MAX_PATH_BYTES];
+    int rc = command_start(c, cmd, argc, argv, NULL, pos, npos, tmpl, path);
+
+    return rc != PROCEED ? rc : show_object(c, path, show, pos);
+}
+
+int command_call(struct ctl *c, const struct command *cmd, int argc, char **argv, size_t npos,
+                 const char *method, const char *tmpl, answer_fn *answer)
+{
+    const char *pos[MAX_POS] = { NULL };
+    char path[MAX_PATH_BYTES];
+    struct reply r;
+    int rc = command_start(c, cmd, argc, argv, NULL, pos, npos, tmpl, path);
+
+    if (rc != PROCEED || (rc = call(c, method, path, NULL, &r)) != EXIT_DONE)
+        return rc;
+    answer(c, &r, pos);
+    reply_free(&r);
+    return EXIT_DONE;
+}

@@ -123,7 +123,7 @@ static void print_figures(const json_t *d, const char *indent)
     table_free(&t);
 }
 
-static void print_deployment(const struct ctl *c, const json_t *d)
+static void print_deployment(const struct ctl *c, const json_t *d, const char *const *pos)
 {
     struct table t = { .ncols = 2 };
     const json_t *hooks = json_object_get(d, "hooks");
@@ -450,7 +450,7 @@ static int watch_deployment(struct ctl *c, const char *id)
     json_t *d = NULL;
     int rc = EXIT_DONE;
 
-    if (make_path(c, path, sizeof path, "/v1/deployments/%", id))
+    if (make_path(c, path, sizeof path, "/v1/deployments/%", &id))
         return EXIT_USAGE;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint; /* no SA_RESTART: a poll or a sleep must end at once */
@@ -586,23 +586,17 @@ int cmd_deploy_start(struct ctl *c, const struct command *cmd, int argc, char **
         { NULL, OPT_FLAG, NULL },
     };
     const char *pos[3];
-    char path[MAX_PATH_BYTES], *text;
+    char path[MAX_PATH_BYTES];
     struct reply r;
     json_t *body;
-    int rc = parse_args(c, cmd, argc, argv, opts, pos, 3);
+    int rc = command_start(c, cmd, argc, argv, opts, pos, 3, "/v1/deployments", path);
 
     if (rc != PROCEED)
         return rc;
-    if (!(body = deploy_body(cmd, pos, &o)) || make_path(c, path, sizeof path, "/v1/deployments")) {
-        json_decref(body);
+    if (!(body = deploy_body(cmd, pos, &o)))
         return EXIT_USAGE;
-    }
-    text = json_dumps(body, JSON_COMPACT);
+    rc = call_json(c, "POST", path, body, &r);
     json_decref(body);
-    if (!text)
-        out_of_memory();
-    rc = call(c, "POST", path, text, &r);
-    free(text);
     if (rc != EXIT_DONE)
         return rc;
     if (!reply_object(&r) || !jstr(r.json, "id")) {
@@ -612,7 +606,7 @@ int cmd_deploy_start(struct ctl *c, const struct command *cmd, int argc, char **
     if (o.watch)
         rc = watch_deployment(c, jstr(r.json, "id"));
     else if (!print_raw(c, &r)) {
-        print_deployment(c, r.json);
+        print_deployment(c, r.json, NULL);
         printf("\nwatch it: sluicectl deploy status %s --watch\n", jstr(r.json, "id"));
     }
     reply_free(&r);
@@ -625,44 +619,24 @@ int cmd_deploy_status(struct ctl *c, const struct command *cmd, int argc, char *
     const struct opt opts[] = { { "--watch", OPT_FLAG, &watch }, { NULL, OPT_FLAG, NULL } };
     const char *pos[1];
     char path[MAX_PATH_BYTES];
-    struct reply r;
-    int rc = parse_args(c, cmd, argc, argv, opts, pos, 1);
+    int rc = command_start(c, cmd, argc, argv, opts, pos, 1, "/v1/deployments/%", path);
 
     if (rc != PROCEED)
         return rc;
     if (watch)
         return watch_deployment(c, pos[0]);
-    if (make_path(c, path, sizeof path, "/v1/deployments/%", pos[0]))
-        return EXIT_USAGE;
-    if ((rc = get_object(c, path, &r)) != EXIT_DONE)
-        return rc;
-    if (!print_raw(c, &r))
-        print_deployment(c, r.json);
-    reply_free(&r);
-    return EXIT_DONE;
+    return show_object(c, path, print_deployment, pos);
 }
 
-int cmd_deploy_list(struct ctl *c, const struct command *cmd, int argc, char **argv)
+static void print_deployments(const struct ctl *c, const json_t *list, const char *const *pos)
 {
     struct table t = { .ncols = 9 };
-    char path[MAX_PATH_BYTES], al[256], st[256], step[32], w[32], age[32];
+    char al[256], st[256], step[32], w[32], age[32];
     const json_t *d;
-    struct reply r;
     size_t i;
-    int rc = parse_args(c, cmd, argc, argv, NULL, NULL, 0);
 
-    if (rc != PROCEED)
-        return rc;
-    if (make_path(c, path, sizeof path, "/v1/deployments"))
-        return EXIT_USAGE;
-    if ((rc = get_object(c, path, &r)) != EXIT_DONE)
-        return rc;
-    if (print_raw(c, &r)) {
-        reply_free(&r);
-        return EXIT_DONE;
-    }
     table_row(&t, "ID", "ALIAS", "FROM", "TARGET", "STRATEGY", "STATE", "STEP", "WEIGHT", "AGE");
-    json_array_foreach(json_object_get(r.json, "deployments"), i, d)
+    json_array_foreach(json_object_get(list, "deployments"), i, d)
     {
         snprintf(al, sizeof al, "%s:%s", jtext(d, "function"), jtext(d, "alias"));
         snprintf(step, sizeof step, "%.0f/%.0f", jnum(d, "step", 0), jnum(d, "steps", 0));
@@ -676,8 +650,11 @@ int cmd_deploy_list(struct ctl *c, const struct command *cmd, int argc, char **a
     else
         table_print(&t, "");
     table_free(&t);
-    reply_free(&r);
-    return EXIT_DONE;
+}
+
+int cmd_deploy_list(struct ctl *c, const struct command *cmd, int argc, char **argv)
+{
+    return command_show(c, cmd, argc, argv, 0, "/v1/deployments", print_deployments);
 }
 
 /* deploy rollback|promote|stop ID: the subcommand is the action's path. */
@@ -686,18 +663,17 @@ int cmd_deploy_action(struct ctl *c, const struct command *cmd, int argc, char *
     const char *pos[1];
     char path[MAX_PATH_BYTES];
     struct reply r;
-    int rc = parse_args(c, cmd, argc, argv, NULL, pos, 1);
+    int rc = command_start(c, cmd, argc, argv, NULL, pos, 1, "/v1/deployments/%/", path);
 
     if (rc != PROCEED)
         return rc;
-    if (make_path(c, path, sizeof path, "/v1/deployments/%/", pos[0]) ||
-        strlen(path) + strlen(cmd->sub) >= sizeof path)
+    if (strlen(path) + strlen(cmd->sub) >= sizeof path)
         return EXIT_USAGE;
     memcpy(path + strlen(path), cmd->sub, strlen(cmd->sub) + 1);
     if ((rc = call(c, "POST", path, NULL, &r)) != EXIT_DONE)
         return rc;
     if (!print_raw(c, &r) && reply_object(&r))
-        print_deployment(c, r.json);
+        print_deployment(c, r.json, NULL);
     rc = c->json || json_is_object(r.json) ? EXIT_DONE : EXIT_REFUSED;
     reply_free(&r);
     return rc;

@@ -12,18 +12,17 @@
 #define SLUICE_CTL_DEPLOY_H
 
 #include "ctl_args.h"
-#include "ctl_base.h"
 
 /* deploy start FN ALIAS TARGET_VERSION [options] [--watch] */
-int cmd_deploy_start(struct ctl *c, const struct command *cmd, int argc, char **argv);
+command_fn cmd_deploy_start;
 
 /* deploy status ID [--watch] */
-int cmd_deploy_status(struct ctl *c, const struct command *cmd, int argc, char **argv);
+command_fn cmd_deploy_status;
 
 /* deploy list */
-int cmd_deploy_list(struct ctl *c, const struct command *cmd, int argc, char **argv);
+command_fn cmd_deploy_list;
 
 /* deploy rollback|promote|stop ID: cmd->sub is the action. */
-int cmd_deploy_action(struct ctl *c, const struct command *cmd, int argc, char **argv);
+command_fn cmd_deploy_action;
 
 #endif

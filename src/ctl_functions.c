@@ -71,64 +71,45 @@ static void print_function_tables(const struct ctl *c, const json_t *f)
     table_free(&a);
 }
 
-int cmd_functions(struct ctl *c, const struct command *cmd, int argc, char **argv)
+static void print_functions(const struct ctl *c, const json_t *list, const char *const *pos)
 {
-    struct reply r;
     struct table t = { .ncols = 3 };
-    char path[MAX_PATH_BYTES], vs[1024], as[1024];
+    char vs[1024], as[1024];
     const json_t *fn;
     size_t i;
-    int rc = parse_args(c, cmd, argc, argv, NULL, NULL, 0);
 
-    if (rc != PROCEED)
-        return rc;
-    if (make_path(c, path, sizeof path, "/v1/functions"))
-        return EXIT_USAGE;
-    if ((rc = get_object(c, path, &r)) != EXIT_DONE)
-        return rc;
-    if (print_raw(c, &r)) {
-        reply_free(&r);
-        return EXIT_DONE;
-    }
     table_row(&t, "FUNCTION", "VERSIONS", "ALIASES");
-    json_array_foreach(json_object_get(r.json, "functions"), i, fn)
+    json_array_foreach(json_object_get(list, "functions"), i, fn)
     {
         table_row(&t, jstr(fn, "name"), fmt_list(json_object_get(fn, "versions"), vs, sizeof vs),
                   fmt_list(json_object_get(fn, "aliases"), as, sizeof as));
     }
     table_print(&t, "");
     table_free(&t);
-    reply_free(&r);
-    return EXIT_DONE;
+}
+
+int cmd_functions(struct ctl *c, const struct command *cmd, int argc, char **argv)
+{
+    return command_show(c, cmd, argc, argv, 0, "/v1/functions", print_functions);
+}
+
+static void print_function(const struct ctl *c, const json_t *f, const char *const *pos)
+{
+    struct table t = { .ncols = 2 };
+    char tmp[64];
+    static const char *const settings[] = { "timeout_ms", "memory_mb", "max_concurrency" };
+
+    kv(&t, "function", "%s", jstr(f, "name") ? jstr(f, "name") : pos[0]);
+    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++)
+        kv(&t, settings[i], "%s", fmt_json(json_object_get(f, settings[i]), tmp, sizeof tmp));
+    table_print(&t, "");
+    table_free(&t);
+    print_function_tables(c, f);
 }
 
 int cmd_function(struct ctl *c, const struct command *cmd, int argc, char **argv)
 {
-    struct reply r;
-    struct table t = { .ncols = 2 };
-    char path[MAX_PATH_BYTES], tmp[64];
-    const char *pos[1];
-    static const char *const settings[] = { "timeout_ms", "memory_mb", "max_concurrency" };
-    int rc = parse_args(c, cmd, argc, argv, NULL, pos, 1);
-
-    if (rc != PROCEED)
-        return rc;
-    if (make_path(c, path, sizeof path, "/v1/functions/%", pos[0]))
-        return EXIT_USAGE;
-    if ((rc = get_object(c, path, &r)) != EXIT_DONE)
-        return rc;
-    if (print_raw(c, &r)) {
-        reply_free(&r);
-        return EXIT_DONE;
-    }
-    kv(&t, "function", "%s", jstr(r.json, "name") ? jstr(r.json, "name") : pos[0]);
-    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++)
-        kv(&t, settings[i], "%s", fmt_json(json_object_get(r.json, settings[i]), tmp, sizeof tmp));
-    table_print(&t, "");
-    table_free(&t);
-    print_function_tables(c, r.json);
-    reply_free(&r);
-    return EXIT_DONE;
+    return command_show(c, cmd, argc, argv, 1, "/v1/functions/%", print_function);
 }
 
 /* Who gets what share of an alias's traffic: "1 90%, 2 10%". */
@@ -155,7 +136,7 @@ static const char *fmt_traffic(const json_t *a, char *out, size_t n)
     return out;
 }
 
-static void print_alias(const struct ctl *c, const json_t *a)
+static void print_alias(const struct ctl *c, const json_t *a, const char *const *pos)
 {
     struct table t = { .ncols = 2 };
     const json_t *pins = json_object_get(a, "pins"), *pin;
@@ -182,21 +163,7 @@ static void print_alias(const struct ctl *c, const json_t *a)
 
 int cmd_alias_get(struct ctl *c, const struct command *cmd, int argc, char **argv)
 {
-    struct reply r;
-    char path[MAX_PATH_BYTES];
-    const char *pos[2];
-    int rc = parse_args(c, cmd, argc, argv, NULL, pos, 2);
-
-    if (rc != PROCEED)
-        return rc;
-    if (make_path(c, path, sizeof path, "/v1/functions/%/aliases/%", pos[0], pos[1]))
-        return EXIT_USAGE;
-    if ((rc = get_object(c, path, &r)) != EXIT_DONE)
-        return rc;
-    if (!print_raw(c, &r))
-        print_alias(c, r.json);
-    reply_free(&r);
-    return EXIT_DONE;
+    return command_show(c, cmd, argc, argv, 2, "/v1/functions/%/aliases/%", print_alias);
 }
 
 /* What `alias set` was asked to change. */
@@ -317,7 +284,7 @@ static int alias_put(struct ctl *c, const char *path, const json_t *cur, json_t 
         rc = refused(c, &r);
     } else if (!print_raw(c, &r)) {
         if (reply_object(&r))
-            print_alias(c, r.json);
+            print_alias(c, r.json, NULL);
         rc = json_is_object(r.json) ? EXIT_DONE : EXIT_REFUSED;
     }
     reply_free(&r);
@@ -344,7 +311,7 @@ int cmd_alias_set(struct ctl *c, const struct command *cmd, int argc, char **arg
 
     if (rc != PROCEED || (rc = alias_edit_check(cmd, &e)) != PROCEED)
         return rc;
-    if (make_path(c, path, sizeof path, "/v1/functions/%/aliases/%", pos[0], pos[1])) {
+    if (make_path(c, path, sizeof path, "/v1/functions/%/aliases/%", pos)) {
         json_decref(e.pins);
         return EXIT_USAGE;
     }
@@ -368,7 +335,7 @@ int cmd_publish(struct ctl *c, const struct command *cmd, int argc, char **argv)
     const char *file = NULL, *pos[1];
     const struct opt opts[] = { { "--file", OPT_VALUE, &file }, { NULL, OPT_FLAG, NULL } };
     struct reply r;
-    char path[MAX_PATH_BYTES], *body;
+    char path[MAX_PATH_BYTES];
     json_t *def = NULL;
     json_error_t jerr;
     int rc = parse_args(c, cmd, argc, argv, opts, pos, 1);
@@ -384,14 +351,12 @@ int cmd_publish(struct ctl *c, const struct command *cmd, int argc, char **argv)
             return usage_error(cmd, "%s: want a JSON object (a version definition)", file);
         }
     }
-    body = def ? json_dumps(def, JSON_COMPACT) : xstrdup("{}");
-    json_decref(def);
-    if (!body)
+    if (!def && !(def = json_object())) /* {}: publish $LATEST's definition */
         out_of_memory();
-    rc = make_path(c, path, sizeof path, "/v1/functions/%/versions", pos[0])
+    rc = make_path(c, path, sizeof path, "/v1/functions/%/versions", pos)
              ? EXIT_USAGE
-             : call(c, "POST", path, body, &r);
-    free(body);
+             : call_json(c, "POST", path, def, &r);
+    json_decref(def);
     if (rc != EXIT_DONE)
         return rc;
     if (!print_raw(c, &r) && reply_object(&r)) {

@@ -11,21 +11,20 @@
 #define SLUICE_CTL_FUNCTIONS_H
 
 #include "ctl_args.h"
-#include "ctl_base.h"
 
 /* functions: every function with its versions and aliases. */
-int cmd_functions(struct ctl *c, const struct command *cmd, int argc, char **argv);
+command_fn cmd_functions;
 
 /* function FN: its settings, versions and aliases. */
-int cmd_function(struct ctl *c, const struct command *cmd, int argc, char **argv);
+command_fn cmd_function;
 
 /* alias get FN ALIAS: versions, weights, traffic, pins, generation. */
-int cmd_alias_get(struct ctl *c, const struct command *cmd, int argc, char **argv);
+command_fn cmd_alias_get;
 
 /* alias set FN ALIAS [options]: read, edit, write back with If-Match. */
-int cmd_alias_set(struct ctl *c, const struct command *cmd, int argc, char **argv);
+command_fn cmd_alias_set;
 
 /* publish FN [--file DEF.json]: a new numbered version. */
-int cmd_publish(struct ctl *c, const struct command *cmd, int argc, char **argv);
+command_fn cmd_publish;
 
 #endif

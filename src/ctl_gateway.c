@@ -14,12 +14,10 @@ int cmd_reload(struct ctl *c, const struct command *cmd, int argc, char **argv)
     char path[MAX_PATH_BYTES], tmp[32], tmp2[32];
     const json_t *e;
     size_t i;
-    int rc = parse_args(c, cmd, argc, argv, NULL, NULL, 0);
+    int rc = command_start(c, cmd, argc, argv, NULL, NULL, 0, "/v1/reload", path);
 
     if (rc != PROCEED)
         return rc;
-    if (make_path(c, path, sizeof path, "/v1/reload"))
-        return EXIT_USAGE;
     if (call_raw(c, "POST", path, NULL, NULL, &r))
         return unreachable(c);
     rc = EXIT_DONE;
@@ -40,56 +38,34 @@ int cmd_reload(struct ctl *c, const struct command *cmd, int argc, char **argv)
     return rc;
 }
 
-int cmd_cache_flush(struct ctl *c, const struct command *cmd, int argc, char **argv)
+static void flushed(const struct ctl *c, const struct reply *r, const char *const *pos)
 {
-    struct reply r;
-    char path[MAX_PATH_BYTES];
-    const char *pos[1];
-    int rc = parse_args(c, cmd, argc, argv, NULL, pos, 1);
-
-    if (rc != PROCEED)
-        return rc;
-    if (make_path(c, path, sizeof path, "/v1/authorizers/%/cache", pos[0]))
-        return EXIT_USAGE;
-    if ((rc = call(c, "DELETE", path, NULL, &r)) != EXIT_DONE)
-        return rc;
     if (!c->json)
         printf("flushed the result cache of authorizer %s\n", pos[0]);
-    reply_free(&r);
-    return EXIT_DONE;
+}
+
+int cmd_cache_flush(struct ctl *c, const struct command *cmd, int argc, char **argv)
+{
+    return command_call(c, cmd, argc, argv, 1, "DELETE", "/v1/authorizers/%/cache", flushed);
+}
+
+static void print_metrics(const struct ctl *c, const struct reply *r, const char *const *pos)
+{
+    fwrite(r->body, 1, r->len, stdout); /* Prometheus text is for people and tools alike */
 }
 
 int cmd_metrics(struct ctl *c, const struct command *cmd, int argc, char **argv)
 {
-    struct reply r;
-    char path[MAX_PATH_BYTES];
-    int rc = parse_args(c, cmd, argc, argv, NULL, NULL, 0);
+    return command_call(c, cmd, argc, argv, 0, "GET", "/metrics", print_metrics);
+}
 
-    if (rc != PROCEED)
-        return rc;
-    if (make_path(c, path, sizeof path, "/metrics"))
-        return EXIT_USAGE;
-    if ((rc = call(c, "GET", path, NULL, &r)) != EXIT_DONE)
-        return rc;
-    fwrite(r.body, 1, r.len, stdout); /* Prometheus text is for people and tools alike */
-    reply_free(&r);
-    return EXIT_DONE;
+static void print_health(const struct ctl *c, const struct reply *r, const char *const *pos)
+{
+    if (!print_raw(c, r))
+        printf("%s: %s\n", c->url, jstr(r->json, "status") ? jstr(r->json, "status") : r->body);
 }
 
 int cmd_health(struct ctl *c, const struct command *cmd, int argc, char **argv)
 {
-    struct reply r;
-    char path[MAX_PATH_BYTES];
-    int rc = parse_args(c, cmd, argc, argv, NULL, NULL, 0);
-
-    if (rc != PROCEED)
-        return rc;
-    if (make_path(c, path, sizeof path, "/healthz"))
-        return EXIT_USAGE;
-    if ((rc = call(c, "GET", path, NULL, &r)) != EXIT_DONE)
-        return rc;
-    if (!print_raw(c, &r))
-        printf("%s: %s\n", c->url, jstr(r.json, "status") ? jstr(r.json, "status") : r.body);
-    reply_free(&r);
-    return EXIT_DONE;
+    return command_call(c, cmd, argc, argv, 0, "GET", "/healthz", print_health);
 }

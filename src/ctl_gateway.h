@@ -10,18 +10,17 @@
 #define SLUICE_CTL_GATEWAY_H
 
 #include "ctl_args.h"
-#include "ctl_base.h"
 
 /* reload: reload the config file; a refused config's errors are listed. */
-int cmd_reload(struct ctl *c, const struct command *cmd, int argc, char **argv);
+command_fn cmd_reload;
 
 /* cache flush AUTHORIZER: empty an authorizer's result cache. */
-int cmd_cache_flush(struct ctl *c, const struct command *cmd, int argc, char **argv);
+command_fn cmd_cache_flush;
 
 /* metrics: the Prometheus text, as it is. */
-int cmd_metrics(struct ctl *c, const struct command *cmd, int argc, char **argv);
+command_fn cmd_metrics;
 
 /* health: the admin API's /healthz status. */
-int cmd_health(struct ctl *c, const struct command *cmd, int argc, char **argv);
+command_fn cmd_health;
 
 #endif

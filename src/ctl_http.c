@@ -194,19 +194,17 @@ bad:
 }
 
 /* Builds c->base + tmpl into out, each '%' of tmpl replaced by the next
- * argument percent-encoded (names and ids are path segments: a '/' or a
+ * of args percent-encoded (names and ids are path segments: a '/' or a
  * '?' in one must not change the path). Returns 0, or -1 when too long. */
-int make_path(const struct ctl *c, char *out, size_t cap, const char *tmpl, ...)
+int make_path(const struct ctl *c, char *out, size_t cap, const char *tmpl, const char *const *args)
 {
     static const char hex[] = "0123456789ABCDEF";
-    size_t n = 0;
-    va_list ap;
+    size_t n = 0, next = 0;
     int rc = 0;
 
     n = (size_t)snprintf(out, cap, "%s", c->base);
-    va_start(ap, tmpl);
     for (const char *t = tmpl; *t && rc == 0; t++) {
-        const char *seg = *t == '%' ? va_arg(ap, const char *) : NULL;
+        const char *seg = *t == '%' ? args[next++] : NULL;
         char lit[2] = { *t, '\0' };
         /* "." and ".." encoded, so no server or proxy takes them as steps up */
         int dots = seg && (strcmp(seg, ".") == 0 || strcmp(seg, "..") == 0);
@@ -225,7 +223,6 @@ int make_path(const struct ctl *c, char *out, size_t cap, const char *tmpl, ...)
             }
         }
     }
-    va_end(ap);
     if (rc == 0)
         out[n] = '\0';
     else
@@ -653,6 +650,19 @@ int call(struct ctl *c, const char *method, const char *path, const char *body, 
         return EXIT_DONE;
     rc = refused(c, r);
     reply_free(r);
+    return rc;
+}
+
+int call_json(struct ctl *c, const char *method, const char *path, const json_t *body,
+              struct reply *r)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    int rc;
+
+    if (!text)
+        out_of_memory();
+    rc = call(c, method, path, text, r);
+    free(text);
     return rc;
 }
 

@@ -29,10 +29,16 @@ struct reply {
 int parse_admin_url(struct ctl *c, const char *url);
 
 /* Builds c->base + tmpl into out[cap], each '%' of tmpl replaced by the
- * next argument (a const char *) percent-encoded (names and ids are path
- * segments: a '/' or a '?' in one must not change the path). Returns 0,
- * or -1 after saying the result does not fit. */
-int make_path(const struct ctl *c, char *out, size_t cap, const char *tmpl, ...);
+ * next string of args (as many as tmpl has '%'; NULL for none),
+ * percent-encoded (names and ids are path segments: a '/' or a '?' in one
+ * must not change the path). Returns 0, or -1 after saying the result
+ * does not fit. */
+int make_path(const struct ctl *c, char *out, size_t cap, const char *tmpl,
+              const char *const *args);
+
+/* call() with body as compact JSON text (body is not consumed). */
+int call_json(struct ctl *c, const char *method, const char *path, const json_t *body,
+              struct reply *r);
 
 /* Reads the bearer token from the file at path: its content, surrounding
  * whitespace trimmed, at most 4096 bytes. Sets c->token (the caller frees
