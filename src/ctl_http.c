@@ -22,7 +22,7 @@
 #define CONNECT_TIMEOUT_MS 3000
 #define IO_TIMEOUT_MS 5000
 #define MAX_REPLY_BYTES (32u << 20) /* /metrics of a big config stays far below */
-#define MAX_FILE_BYTES (4u << 20)   /* definitions, pins, token files */
+#define MAX_FILE_BYTES (4u << 20)   /* token files */
 #define MAX_TOKEN_BYTES 4096
 #define MAX_HEAD_BYTES 8192
 
