@@ -35,6 +35,9 @@
 /* Bytes asked of the kernel per read: a request head or a good slice of
  * a body in one call. */
 #define READ_CHUNK 16384
+/* A read this size or smaller is copied into a small chain (see
+ * small_read()); libevent's smallest chain is 1 KiB with its header. */
+#define SMALL_READ 900
 /* Plaintext handed to SSL_write at once: one full TLS record. */
 #define TLS_WRITE_CHUNK 16384
 
@@ -59,6 +62,7 @@ struct stream {
     unsigned tls_wr : 1;     /* SSL_write wants the socket readable first */
     unsigned tls_dead : 1;   /* a fatal TLS error: no close_notify */
     unsigned hs_timed : 1;   /* the handshake has a deadline: hs_end */
+    unsigned bulk : 1;       /* the last read was large: read into s->in in place */
     SSL *ssl;                /* NULL: plain TCP */
     struct timeval hs_end;
 };
@@ -381,6 +385,54 @@ void stream_trigger_read(struct stream *s)
 static void tls_on_read(struct stream *s);
 static void wev_add(struct stream *s);
 
+/* After bytes came in: stop reading when the input is full, then tell
+ * the owner. */
+static void read_done(struct stream *s)
+{
+    if (input_full(s))
+        rev_update(s);
+    if (s->readcb)
+        s->readcb(s, s->arg);
+}
+
+/* Reads into this thread's bounce buffer and copies what came into s->in.
+ * Why: a read straight into s->in must reserve READ_CHUNK bytes, a 16 KiB
+ * chain that malloc serves from its bins and that is freed once drained;
+ * a request or response head is a few hundred bytes, which evbuffer_add()
+ * puts in a 1 KiB chain from malloc's per-thread cache, for the price of
+ * copying those bytes. A read that fills more than SMALL_READ switches the
+ * stream to reading in place (s->bulk): bodies are not copied. */
+static void small_read(struct stream *s)
+{
+    static _Thread_local unsigned char bounce[READ_CHUNK];
+    ssize_t n;
+
+    do
+        n = read(s->fd, bounce, sizeof(bounce));
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return;
+        s->err = errno;
+        s->eventcb(s, STREAM_ERROR | STREAM_READING, s->arg);
+        return;
+    }
+    if (n == 0) {
+        s->reading = 0;
+        rev_update(s);
+        s->eventcb(s, STREAM_EOF | STREAM_READING, s->arg);
+        return;
+    }
+    if (evbuffer_add(s->in, bounce, (size_t)n) < 0) {
+        s->err = ENOMEM;
+        s->eventcb(s, STREAM_ERROR | STREAM_READING, s->arg);
+        return;
+    }
+    if ((size_t)n > SMALL_READ)
+        s->bulk = 1;
+    read_done(s);
+}
+
 static void on_read(evutil_socket_t fd, short what, void *arg)
 {
     struct stream *s = arg;
@@ -415,7 +467,16 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         return;
     }
     /* an idle stream takes its buffers back when it has something to do */
-    if (stream_buffers(s) < 0 || (nv = evbuffer_reserve_space(s->in, READ_CHUNK, v, 2)) <= 0) {
+    if (stream_buffers(s) < 0) {
+        s->err = ENOMEM;
+        s->eventcb(s, STREAM_ERROR | STREAM_READING, s->arg);
+        return;
+    }
+    if (!s->bulk) {
+        small_read(s);
+        return;
+    }
+    if ((nv = evbuffer_reserve_space(s->in, READ_CHUNK, v, 2)) <= 0) {
         s->err = ENOMEM;
         s->eventcb(s, STREAM_ERROR | STREAM_READING, s->arg);
         return;
@@ -445,10 +506,9 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         v[1].iov_len = (size_t)n - v[0].iov_len;
     }
     evbuffer_commit_space(s->in, v, nv);
-    if (input_full(s))
-        rev_update(s);
-    if (s->readcb)
-        s->readcb(s, s->arg);
+    if ((size_t)n <= SMALL_READ)
+        s->bulk = 0;
+    read_done(s);
 }
 
 /* The errno for a failed SSL call (ret from it), or 0 when it only wants
