@@ -756,13 +756,32 @@ static void parse_handler(struct config_loader *ld, const struct config_field *f
 
 /* ------------------------------------------------------ functions, aliases */
 
+/* Why s cannot name a version: "$LATEST" or a published number. */
+static const char *version_name_rule(const char *s)
+{
+    return version_name_ok(s) ? NULL : "expected \"$LATEST\" or a number without leading zeros";
+}
+
+/* One of a function's "versions": its settings default to the function's. */
+static void parse_version(struct config_loader *ld, json_t *v, void *elem, size_t i, void *arg)
+{
+    struct fn_version *ver = elem;
+    struct function *fn = arg;
+
+    ver->fn = fn;
+    ver->timeout_ms = fn->timeout_ms;
+    ver->memory_mb = fn->memory_mb;
+    ver->max_concurrency = fn->max_concurrency;
+    config_parse_fields(ld, v, version_fields, ver);
+}
+
+static const struct config_named version_walk =
+    CONFIG_NAMED(struct fn_version, "version", version_name_rule, NULL, parse_version);
+
 static void parse_versions(struct config_loader *ld, const struct config_field *f, json_t *v,
                            void *obj)
 {
     struct function *fn = obj;
-    const char *key;
-    json_t *vv;
-    size_t i = 0;
 
     fn->versions = config_object_array(ld, v, sizeof(*fn->versions), &fn->nversions);
     if (!fn->versions) {
@@ -770,27 +789,7 @@ static void parse_versions(struct config_loader *ld, const struct config_field *
             config_error(ld, "a function needs at least one version");
         return;
     }
-    json_object_foreach(v, key, vv)
-    {
-        struct fn_version *ver = &fn->versions[i++];
-        char b[CONFIG_SHOW_BUF];
-        size_t mark;
-
-        ver->fn = fn;
-        if (!(ver->name = config_strdup(ld, key)))
-            return;
-        mark = config_path_key(ld, key);
-        if (!version_name_ok(key))
-            config_error(ld,
-                         "invalid version name %s: expected \"$LATEST\" or a number "
-                         "without leading zeros",
-                         config_show(b, key));
-        ver->timeout_ms = fn->timeout_ms;
-        ver->memory_mb = fn->memory_mb;
-        ver->max_concurrency = fn->max_concurrency;
-        config_parse_fields(ld, vv, version_fields, ver);
-        config_path_cut(ld, mark);
-    }
+    config_parse_named(ld, v, fn->versions, &version_walk, fn);
 }
 
 static void parse_alias_version(struct config_loader *ld, const struct config_field *f, json_t *v,
@@ -1041,68 +1040,41 @@ static void parse_alias_pins(struct config_loader *ld, const struct config_field
     }
 }
 
+/* One of a function's "aliases". */
+static void parse_alias(struct config_loader *ld, json_t *v, void *elem, size_t i, void *arg)
+{
+    struct alias *a = elem;
+
+    a->fn = arg;
+    config_parse_fields(ld, v, alias_fields, a);
+}
+
+/* A letter first also keeps an alias from looking like a version, so
+ * "fn:1" always names a version. */
+static const struct config_named alias_walk =
+    CONFIG_NAMED(struct alias, "alias", config_name_letter_first, NULL, parse_alias);
+
 static void parse_aliases(struct config_loader *ld, const struct config_field *f, json_t *v,
                           void *obj)
 {
     struct function *fn = obj;
-    const char *key;
-    json_t *av;
-    size_t i = 0;
 
     fn->aliases = config_object_array(ld, v, sizeof(*fn->aliases), &fn->naliases);
-    if (!fn->aliases)
-        return;
-    json_object_foreach(v, key, av)
-    {
-        struct alias *a = &fn->aliases[i++];
-        char b[CONFIG_SHOW_BUF];
-        size_t mark;
-
-        a->fn = fn;
-        if (!(a->name = config_strdup(ld, key)))
-            return;
-        mark = config_path_key(ld, key);
-        /* A letter first also keeps an alias from looking like a version,
-         * so "fn:1" always names a version. */
-        if (!config_name_ok(key, CONFIG_MAX_NAME, 1))
-            config_error(ld,
-                         "invalid alias name %s: expected a letter, then up to 63 letters, "
-                         "digits, '_' or '-'",
-                         config_show(b, key));
-        config_parse_fields(ld, av, alias_fields, a);
-        config_path_cut(ld, mark);
-    }
+    config_parse_named(ld, v, fn->aliases, &alias_walk, fn);
 }
+
+/* No ':' allowed in a function's name, so a target splits at its first
+ * one. */
+static const struct config_named function_walk =
+    CONFIG_NAMED(struct function, "function", config_name_any, function_fields, NULL);
 
 static void parse_functions(struct config_loader *ld, const struct config_field *f, json_t *v,
                             void *obj)
 {
     struct config *c = obj;
-    const char *key;
-    json_t *fv;
-    size_t i = 0;
 
     c->functions = config_object_array(ld, v, sizeof(*c->functions), &c->nfunctions);
-    if (!c->functions)
-        return;
-    json_object_foreach(v, key, fv)
-    {
-        struct function *fn = &c->functions[i++];
-        char b[CONFIG_SHOW_BUF];
-        size_t mark;
-
-        if (!(fn->name = config_strdup(ld, key)))
-            return;
-        mark = config_path_key(ld, key);
-        /* No ':' allowed, so a target splits at its first one. */
-        if (!config_name_ok(key, CONFIG_MAX_NAME, 0))
-            config_error(ld,
-                         "invalid function name %s: expected 1 to 64 letters, digits, "
-                         "'_' or '-'",
-                         config_show(b, key));
-        config_parse_fields(ld, fv, function_fields, fn);
-        config_path_cut(ld, mark);
-    }
+    config_parse_named(ld, v, c->functions, &function_walk, NULL);
 }
 
 /* ---------------------------------------------------------------- routes */
@@ -1491,46 +1463,35 @@ static void check_plan_keys_unique(struct config_loader *ld, struct config *c)
     free(refs);
 }
 
+/* One of "usage_plans": keys from exactly one place, and a throttle only
+ * with both of its numbers. */
+static void parse_usage_plan(struct config_loader *ld, json_t *v, void *elem, size_t i, void *arg)
+{
+    struct usage_plan *pl = elem;
+
+    if (config_parse_fields(ld, v, usage_plan_fields, pl) == 0) {
+        if (!pl->api_keys_file == !pl->api_keys_env)
+            config_error(ld, "expected exactly one of api_keys_file and api_keys_env");
+        else if (pl->nkeys == 0 && !ld->oom)
+            config_error(ld, "no API keys found in %s",
+                         pl->api_keys_file ? "api_keys_file" : "api_keys_env");
+        if (!pl->throttle.rate_per_s != !pl->throttle.burst)
+            config_error(ld, "rate_per_s and burst go together");
+        pl->throttle.enabled = pl->throttle.rate_per_s != 0;
+    }
+}
+
+static const struct config_named usage_plan_walk =
+    CONFIG_NAMED(struct usage_plan, "usage plan", config_name_letter_first, NULL, parse_usage_plan);
+
 static void parse_usage_plans(struct config_loader *ld, const struct config_field *f, json_t *v,
                               void *obj)
 {
     struct config *c = obj;
-    const char *key;
-    json_t *pv;
-    size_t i = 0;
 
     c->usage_plans = config_object_array(ld, v, sizeof(*c->usage_plans), &c->nusage_plans);
-    if (!c->usage_plans)
-        return;
-    json_object_foreach(v, key, pv)
-    {
-        struct usage_plan *pl = &c->usage_plans[i++];
-        char b[CONFIG_SHOW_BUF];
-        size_t mark;
-
-        if (!(pl->name = config_strdup(ld, key)))
-            return;
-        mark = config_path_key(ld, key);
-        if (!config_name_ok(key, CONFIG_MAX_NAME, 1))
-            config_error(ld,
-                         "invalid usage plan name %s: expected a letter, then up to 63 "
-                         "letters, digits, '_' or '-'",
-                         config_show(b, key));
-        if (config_parse_fields(ld, pv, usage_plan_fields, pl) == 0) {
-            if (!pl->api_keys_file == !pl->api_keys_env)
-                config_error(ld, "expected exactly one of api_keys_file and api_keys_env");
-            else if (pl->nkeys == 0 && !ld->oom)
-                config_error(ld, "no API keys found in %s",
-                             pl->api_keys_file ? "api_keys_file" : "api_keys_env");
-            if (!pl->throttle.rate_per_s != !pl->throttle.burst)
-                config_error(ld, "rate_per_s and burst go together");
-            pl->throttle.enabled = pl->throttle.rate_per_s != 0;
-        }
-        config_path_cut(ld, mark);
-        if (ld->oom)
-            return;
-    }
-    check_plan_keys_unique(ld, c);
+    if (config_parse_named(ld, v, c->usage_plans, &usage_plan_walk, NULL) == 0)
+        check_plan_keys_unique(ld, c);
 }
 
 /* ------------------------------------------------------------- lifetime */

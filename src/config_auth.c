@@ -639,13 +639,41 @@ static void collect_claim_headers(struct config_loader *ld, struct config *c)
     }
 }
 
+/* One of "authorizers": its "type" says which table reads the rest; a
+ * jwt one needs somewhere to get keys from. */
+static void parse_authorizer(struct config_loader *ld, json_t *v, void *elem, size_t i, void *arg)
+{
+    struct authorizer *a = elem;
+    const struct config_kind *kind;
+
+    a->id = (uint32_t)i;
+    kind = config_pick_kind(ld, v, authorizer_kinds, "authorizer");
+    if (kind) {
+        a->type = (enum authorizer_type)kind->kind;
+        if (a->type == AUTHORIZER_JWT && !(a->keys = jose_keyset_new()))
+            ld->oom = 1;
+        else
+            config_parse_fields(ld, v, kind->fields, a);
+    }
+    if (kind && a->type == AUTHORIZER_JWT && !ld->oom) {
+        if (!json_object_get(v, "keys") && !json_object_get(v, "jwks_file") &&
+            !json_object_get(v, "jwks_url"))
+            config_error(ld, "a jwt authorizer needs keys, jwks_file or jwks_url");
+        if (json_object_get(v, "jwks_ca_file") && !json_object_get(v, "jwks_url")) {
+            size_t m2 = config_path_key(ld, "jwks_ca_file");
+            config_error(ld, "jwks_ca_file is only used with jwks_url");
+            config_path_cut(ld, m2);
+        }
+    }
+}
+
+static const struct config_named authorizer_walk =
+    CONFIG_NAMED(struct authorizer, "authorizer", config_name_any, NULL, parse_authorizer);
+
 void config_parse_authorizers(struct config_loader *ld, const struct config_field *f, json_t *v,
                               void *obj)
 {
     struct config *c = obj;
-    const char *key;
-    json_t *av;
-    size_t i = 0;
 
     /* ids index the workers' cache-flush bitmap (worker.h) */
     if (json_is_object(v) && json_object_size(v) > CONFIG_MAX_AUTHORIZERS) {
@@ -653,47 +681,8 @@ void config_parse_authorizers(struct config_loader *ld, const struct config_fiel
         return;
     }
     c->authorizers = config_object_array(ld, v, sizeof(*c->authorizers), &c->nauthorizers);
-    if (!c->authorizers)
-        return;
-    json_object_foreach(v, key, av)
-    {
-        struct authorizer *a = &c->authorizers[i];
-        const struct config_kind *kind;
-        char b[CONFIG_SHOW_BUF];
-        size_t mark;
-
-        a->id = (uint32_t)i++;
-        if (!(a->name = config_strdup(ld, key)))
-            return;
-        mark = config_path_key(ld, key);
-        if (!config_name_ok(key, CONFIG_MAX_NAME, 0))
-            config_error(ld,
-                         "invalid authorizer name %s: expected 1 to 64 letters, digits, "
-                         "'_' or '-'",
-                         config_show(b, key));
-        kind = config_pick_kind(ld, av, authorizer_kinds, "authorizer");
-        if (kind) {
-            a->type = (enum authorizer_type)kind->kind;
-            if (a->type == AUTHORIZER_JWT && !(a->keys = jose_keyset_new()))
-                ld->oom = 1;
-            else
-                config_parse_fields(ld, av, kind->fields, a);
-        }
-        if (kind && a->type == AUTHORIZER_JWT && !ld->oom) {
-            if (!json_object_get(av, "keys") && !json_object_get(av, "jwks_file") &&
-                !json_object_get(av, "jwks_url"))
-                config_error(ld, "a jwt authorizer needs keys, jwks_file or jwks_url");
-            if (json_object_get(av, "jwks_ca_file") && !json_object_get(av, "jwks_url")) {
-                size_t m2 = config_path_key(ld, "jwks_ca_file");
-                config_error(ld, "jwks_ca_file is only used with jwks_url");
-                config_path_cut(ld, m2);
-            }
-        }
-        config_path_cut(ld, mark);
-        if (ld->oom)
-            return;
-    }
-    collect_claim_headers(ld, c);
+    if (config_parse_named(ld, v, c->authorizers, &authorizer_walk, NULL) == 0)
+        collect_claim_headers(ld, c);
 }
 
 /* ---------------------------------------------------- function authorizers */

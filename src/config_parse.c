@@ -559,6 +559,54 @@ void *config_object_array(struct config_loader *ld, json_t *v, size_t size, size
     return arr;
 }
 
+const char *config_name_any(const char *name)
+{
+    return config_name_ok(name, CONFIG_MAX_NAME, 0)
+               ? NULL
+               : "expected 1 to 64 letters, digits, '_' or '-'";
+}
+
+const char *config_name_letter_first(const char *name)
+{
+    return config_name_ok(name, CONFIG_MAX_NAME, 1)
+               ? NULL
+               : "expected a letter, then up to 63 letters, digits, '_' or '-'";
+}
+
+int config_parse_named(struct config_loader *ld, json_t *v, void *arr,
+                       const struct config_named *spec, void *arg)
+{
+    const char *key;
+    json_t *mv;
+    size_t i = 0;
+
+    if (!arr)
+        return -1;
+    json_object_foreach(v, key, mv)
+    {
+        void *elem = (char *)arr + i * spec->size;
+        char **name = (char **)(void *)((char *)elem + spec->name);
+        char b[CONFIG_SHOW_BUF];
+        const char *why;
+        size_t mark;
+
+        if (!(*name = config_strdup(ld, key)))
+            return -1;
+        mark = config_path_key(ld, key);
+        if ((why = spec->rule(key)) != NULL)
+            config_error(ld, "invalid %s name %s: %s", spec->kind, config_show(b, key), why);
+        if (spec->parse)
+            spec->parse(ld, mv, elem, i, arg);
+        else
+            config_parse_fields(ld, mv, spec->fields, elem);
+        config_path_cut(ld, mark);
+        if (ld->oom)
+            return -1;
+        i++;
+    }
+    return 0;
+}
+
 size_t config_want_array(struct config_loader *ld, json_t *v, const char *what)
 {
     if (!json_is_array(v)) {

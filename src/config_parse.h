@@ -238,6 +238,51 @@ size_t config_want_array(struct config_loader *ld, json_t *v, const char *what);
  * here: the caller decides) or memory ran out (ld->oom set). */
 void *config_object_array(struct config_loader *ld, json_t *v, size_t size, size_t *n);
 
+/* A name rule for config_parse_named(): why name cannot name a member,
+ * as the end of "invalid KIND name NAME: ..." ("expected ..."), or NULL
+ * when it can. */
+typedef const char *config_name_rule(const char *name);
+
+/* The usual rules: 1 to 64 of [A-Za-z0-9_-] (functions, authorizers);
+ * the same with a letter first (aliases, usage plans). */
+config_name_rule config_name_any, config_name_letter_first;
+
+/* Parses the member v into elem, the i-th element of the array (its name
+ * set, the path at its key); arg is config_parse_named()'s. Reports
+ * problems with config_error(). */
+typedef void config_named_fn(struct config_loader *ld, json_t *v, void *elem, size_t i, void *arg);
+
+/* How config_parse_named() walks one kind of named object. */
+struct config_named {
+    const char *kind;       /* in "invalid KIND name ...": "function" */
+    size_t size;            /* of an element */
+    size_t name;            /* offset of the element's char *name */
+    config_name_rule *rule; /* which names are good */
+    /* Each member is parsed by parse when set, else by config_parse_fields()
+     * with fields. */
+    const struct config_field *fields;
+    config_named_fn *parse;
+};
+
+/* The config_named of the struct T, whose names are in its member name. */
+#define CONFIG_NAMED(T, what, r, tab, fn)                                                          \
+    {                                                                                              \
+        .kind = what, .size = sizeof(T), .name = FIELD_MEMBER(T, name, char *), .rule = r,         \
+        .fields = tab, .parse = fn                                                                 \
+    }
+
+/* Walks an object of named objects (functions, versions, aliases, usage
+ * plans, authorizers): arr is what config_object_array() made of v, with
+ * spec->size bytes an element. For each member, in the object's order:
+ * copies its key into the element's name (the element owns the copy),
+ * reports a name spec->rule refuses, then parses the member into the
+ * element (spec->parse, given arg, or spec->fields); problems are reported
+ * at the member's path. Returns 0 when every member was walked; -1 when arr
+ * is NULL (nothing done) or memory ran out (ld->oom set, the walk stopped
+ * there). */
+int config_parse_named(struct config_loader *ld, json_t *v, void *arr,
+                       const struct config_named *spec, void *arg);
+
 /* Why s is not a Lua function name (1 to 64 letters, digits and '_', no
  * digit first), or NULL. */
 const char *config_check_lua_name(const char *s);
