@@ -49,12 +49,17 @@ static const struct config_field key_fields[] = {
     F_END,
 };
 
-/* A jwt authorizer. Every authorizer kind shares the first four keys. */
+/* The first four keys of every authorizer kind's table. */
+#define AUTHORIZER_COMMON_FIELDS                                                                   \
+    F_CUSTOM("type", 0, config_parse_checked_elsewhere),                                           \
+        F_CUSTOM_DEF("identity_source", parse_identity_sources,                                    \
+                     "[\"$request.header.Authorization\"]"),                                       \
+        F_U32("cache_ttl_s", struct authorizer, cache_ttl_s, 0, 3600, 300),                        \
+        F_CUSTOM("claims_to_headers", 0, parse_claims_to_headers)
+
+/* A jwt authorizer. */
 static const struct config_field jwt_authorizer_fields[] = {
-    F_CUSTOM("type", 0, config_parse_checked_elsewhere),
-    F_CUSTOM_DEF("identity_source", parse_identity_sources, "[\"$request.header.Authorization\"]"),
-    F_U32("cache_ttl_s", struct authorizer, cache_ttl_s, 0, 3600, 300),
-    F_CUSTOM("claims_to_headers", 0, parse_claims_to_headers),
+    AUTHORIZER_COMMON_FIELDS,
     F_STR("issuer", struct authorizer, issuer, NULL, check_nonempty),
     F_CUSTOM("audiences", 0, parse_audiences),
     F_U32("clock_skew_s", struct authorizer, clock_skew_s, 0, 600, 60),
@@ -69,28 +74,26 @@ static const struct config_field jwt_authorizer_fields[] = {
 static const char *const event_kinds[] = { "token", "request", NULL };
 static const char *const authorizer_payloads[] = { "1.0", "2.0", NULL };
 
+/* The event a function or Lua authorizer gets: which kind, which payload
+ * version. */
+#define AUTHORIZER_EVENT_FIELDS                                                                    \
+    F_ENUM("event", struct authorizer, request_event, event_kinds, 0),                             \
+        F_ENUM("payload", struct authorizer, payload_v2, authorizer_payloads, 0)
+
 /* A function authorizer: a function (any handler kind) gets a Lambda
  * authorizer event and answers with a policy or {"isAuthorized": ...}. */
 static const struct config_field function_authorizer_fields[] = {
-    F_CUSTOM("type", 0, config_parse_checked_elsewhere),
-    F_CUSTOM_DEF("identity_source", parse_identity_sources, "[\"$request.header.Authorization\"]"),
-    F_U32("cache_ttl_s", struct authorizer, cache_ttl_s, 0, 3600, 300),
-    F_CUSTOM("claims_to_headers", 0, parse_claims_to_headers),
+    AUTHORIZER_COMMON_FIELDS,
     F_CUSTOM("target", FIELD_REQUIRED, parse_authorizer_target),
-    F_ENUM("event", struct authorizer, request_event, event_kinds, 0),
-    F_ENUM("payload", struct authorizer, payload_v2, authorizer_payloads, 0),
+    AUTHORIZER_EVENT_FIELDS,
     F_END,
 };
 
 /* A Lua authorizer: the file's handler gets the same events as a function
  * authorizer and answers the same way, run in a sandbox on the worker. */
 static const struct config_field lua_authorizer_fields[] = {
-    F_CUSTOM("type", 0, config_parse_checked_elsewhere),
-    F_CUSTOM_DEF("identity_source", parse_identity_sources, "[\"$request.header.Authorization\"]"),
-    F_U32("cache_ttl_s", struct authorizer, cache_ttl_s, 0, 3600, 300),
-    F_CUSTOM("claims_to_headers", 0, parse_claims_to_headers),
-    F_ENUM("event", struct authorizer, request_event, event_kinds, 0),
-    F_ENUM("payload", struct authorizer, payload_v2, authorizer_payloads, 0),
+    AUTHORIZER_COMMON_FIELDS,
+    AUTHORIZER_EVENT_FIELDS,
     F_STR("handler", struct authorizer, lua.handler, "handler", config_check_lua_name),
     F_U32("timeout_ms", struct authorizer, timeout_ms, 1, 30000, 1000),
     F_U32("memory_mb", struct authorizer, memory_mb, 1, 1024, 64),
