@@ -22,14 +22,12 @@
 #include "alias.h"
 #include "config_parse.h"
 #include "luabox.h"
-#include "router.h"
 #include "selector.h"
 #include "tls.h"
 #include "util.h"
 
 #define CONFIG_MAX_FILE_BYTES (16u << 20)
 #define CONFIG_MAX_VERSION UINT32_MAX
-#define CONFIG_MAX_METHOD 20
 /* A Lua function file above this is refused: it is held in memory. */
 #define CONFIG_MAX_LUA_FILE_BYTES (4u << 20)
 /* Weights are decimal fractions read as doubles: 0.33 + 0.56 + 0.11 must not
@@ -39,7 +37,6 @@
 static config_parse_fn parse_listen, parse_listen_address, parse_functions, parse_versions,
     parse_handler, parse_http_url, parse_http_ca_file, parse_aliases, parse_alias_version,
     parse_alias_weights, parse_alias_sticky_by, parse_alias_pins, parse_pin_version, parse_pin_when,
-    parse_routes, parse_route_spec, parse_route_target, parse_route_authorizer, parse_route_scopes,
     parse_admin_address, parse_admin_token_file;
 static const char *check_log_access(const char *s);
 static const char *check_log_error(const char *s);
@@ -54,28 +51,6 @@ struct tls_load {
     struct tls_cert_conf def;
     struct tls_cert_conf *sni;
     size_t nsni;
-};
-static config_parse_fn parse_route_throttle, parse_alias_throttle, parse_usage_plan_required,
-    parse_usage_plans, parse_plan_keys_file, parse_plan_keys_env;
-
-/* "throttle": {"rate_per_s", "burst"} on a route or an alias */
-static const struct config_field throttle_fields[] = {
-    { .name = "rate_per_s", .kind = FIELD_U32, .flags = FIELD_REQUIRED,
-      .offset = FIELD_MEMBER(struct throttle_conf, rate_per_s, uint32_t), .min = 1,
-      .max = 1000000 },
-    { .name = "burst", .kind = FIELD_U32, .flags = FIELD_REQUIRED,
-      .offset = FIELD_MEMBER(struct throttle_conf, burst, uint32_t), .min = 1, .max = 1000000 },
-    F_END,
-};
-
-/* one of "usage_plans" */
-static const struct config_field usage_plan_fields[] = {
-    F_U32("rate_per_s", struct usage_plan, throttle.rate_per_s, 0, 1000000, 0),
-    F_U32("burst", struct usage_plan, throttle.burst, 0, 1000000, 0),
-    F_U64("daily_quota", struct usage_plan, daily_quota, 0, 1000000000000ull, 0),
-    F_CUSTOM("api_keys_file", 0, parse_plan_keys_file),
-    F_CUSTOM("api_keys_env", 0, parse_plan_keys_env),
-    F_END,
 };
 
 /* ------------------------------------------------------------ the tables */
@@ -203,7 +178,7 @@ static const struct config_field alias_fields[] = {
     F_CUSTOM("weights", 0, parse_alias_weights), /* after version: the primary is no extra */
     F_CUSTOM("sticky_by", 0, parse_alias_sticky_by),
     F_CUSTOM("pins", 0, parse_alias_pins),
-    F_CUSTOM("throttle", 0, parse_alias_throttle),
+    F_CUSTOM("throttle", 0, config_parse_alias_throttle),
     F_END,
 };
 
@@ -230,22 +205,6 @@ static const struct config_field function_fields[] = {
     F_END,
 };
 
-/* Indexed by enum payload_version. */
-static const char *const payload_names[] = { "2.0", "1.0", NULL };
-_Static_assert(sizeof(enum payload_version) == sizeof(int), "FIELD_ENUM writes an int");
-
-static const struct config_field route_fields[] = {
-    F_CUSTOM("route", FIELD_REQUIRED, parse_route_spec),
-    F_CUSTOM("target", FIELD_REQUIRED, parse_route_target),
-    F_U32("timeout_ms", struct route, timeout_ms, 0, 900000, 0),
-    F_CUSTOM("authorizer", 0, parse_route_authorizer),
-    F_CUSTOM("scopes", 0, parse_route_scopes),
-    F_ENUM("payload", struct route, payload, payload_names, PAYLOAD_V2),
-    F_CUSTOM("throttle", 0, parse_route_throttle),
-    F_CUSTOM("usage_plan_required", 0, parse_usage_plan_required),
-    F_END,
-};
-
 /* How a secret is written in its file or variable. */
 static const struct config_field config_fields[] = {
     F_CUSTOM("listen", FIELD_REQUIRED, parse_listen),
@@ -259,8 +218,8 @@ static const struct config_field config_fields[] = {
     /* After functions: a function authorizer names one. */
     F_CUSTOM("authorizers", 0, config_parse_authorizers),
     /* After functions and authorizers: routes name them. */
-    F_CUSTOM("usage_plans", 0, parse_usage_plans), /* before routes: they refer to it */
-    F_CUSTOM("routes", FIELD_REQUIRED, parse_routes),
+    F_CUSTOM("usage_plans", 0, config_parse_usage_plans), /* before routes: they refer to it */
+    F_CUSTOM("routes", FIELD_REQUIRED, config_parse_routes),
     F_END,
 };
 
@@ -281,8 +240,7 @@ static const char *check_state_file(const char *s)
     return *s ? NULL : "expected a path, not an empty string";
 }
 
-/* "$LATEST", or a published version number: no sign, no leading zero. */
-static int version_name_ok(const char *s)
+int config_version_name_ok(const char *s)
 {
     uint64_t n;
 
@@ -759,7 +717,7 @@ static void parse_handler(struct config_loader *ld, const struct config_field *f
 /* Why s cannot name a version: "$LATEST" or a published number. */
 static const char *version_name_rule(const char *s)
 {
-    return version_name_ok(s) ? NULL : "expected \"$LATEST\" or a number without leading zeros";
+    return config_version_name_ok(s) ? NULL : "expected \"$LATEST\" or a number without leading zeros";
 }
 
 /* One of a function's "versions": its settings default to the function's. */
@@ -1077,423 +1035,6 @@ static void parse_functions(struct config_loader *ld, const struct config_field 
     config_parse_named(ld, v, c->functions, &function_walk, NULL);
 }
 
-/* ---------------------------------------------------------------- routes */
-
-/* Returns 1 when the len bytes at p are a "{name}" or "{name+}" segment
- * the router accepts, setting *greedy. */
-static int seg_param(const char *p, size_t len, int *greedy)
-{
-    size_t n;
-
-    if (len < 3 || p[0] != '{' || p[len - 1] != '}')
-        return 0;
-    *greedy = p[len - 2] == '+';
-    n = len - 2 - (size_t)*greedy;
-    for (size_t i = 1; i <= n; i++) {
-        char c = p[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_'))
-            return 0;
-    }
-    return n > 0;
-}
-
-/* Returns 1 when two templates have the same shape: the same literals and
- * parameters at the same places, whatever the parameters' names. That is
- * what the router calls a duplicate; matching it here lets the error name
- * the earlier route. */
-static int same_shape(const char *a, const char *b)
-{
-    while (*a && *b) {
-        size_t la = strcspn(a + 1, "/") + 1, lb = strcspn(b + 1, "/") + 1;
-        int ga = 0, gb = 0;
-        int pa = seg_param(a + 1, la - 1, &ga), pb = seg_param(b + 1, lb - 1, &gb);
-
-        if (pa != pb || (pa && ga != gb) || (!pa && (la != lb || memcmp(a, b, la) != 0)))
-            return 0;
-        a += la;
-        b += lb;
-    }
-    return *a == *b;
-}
-
-/* "ANY", or the upper-case letters of a method, as the router takes it. */
-static int method_ok(const char *m)
-{
-    size_t n = 0;
-
-    for (; m[n]; n++)
-        if (m[n] < 'A' || m[n] > 'Z' || n >= CONFIG_MAX_METHOD)
-            return 0;
-    return n > 0;
-}
-
-static void parse_route_spec(struct config_loader *ld, const struct config_field *f, json_t *v,
-                             void *obj)
-{
-    struct route *r = obj;
-    struct config *c = ld->c;
-    const char *s = config_want_string(ld, v), *sp;
-    char why[256], b[CONFIG_SHOW_BUF];
-
-    if (!s || !(r->spec = config_strdup(ld, s)))
-        return;
-    sp = strchr(s, ' ');
-    if (!sp || sp == s) {
-        config_error(ld, "expected \"METHOD /path\", as in \"GET /orders/{id}\", not %s",
-                     config_show(b, s));
-        return;
-    }
-    r->method = slice_dup((struct slice){ s, (size_t)(sp - s) });
-    r->tmpl = config_strdup(ld, sp + 1);
-    if (!r->method || !r->tmpl) {
-        ld->oom = 1;
-        return;
-    }
-    if (!method_ok(r->method)) {
-        config_error(ld, "invalid method %s: expected \"ANY\" or an upper-case method such as GET",
-                     config_show(b, r->method));
-        return;
-    }
-    if (router_add(c->router, r->method, r->tmpl, r, why, sizeof(why)) == 0) {
-        ld->route_added[r->index] = 1;
-        return;
-    }
-    /* router_add() has one failure code; its text tells memory apart. */
-    if (strcmp(why, "out of memory") == 0) {
-        ld->oom = 1;
-        return;
-    }
-    for (size_t i = 0; i < r->index; i++) {
-        const struct route *o = &c->routes[i];
-        if (ld->route_added[i] && strcmp(o->method, r->method) == 0 &&
-            same_shape(o->tmpl, r->tmpl)) {
-            config_error(ld, "duplicate route: routes[%zu] is already %s", i,
-                         config_show(b, o->spec));
-            return;
-        }
-    }
-    config_error(ld, "invalid route %s: %s", config_show(b, s), why);
-}
-
-static const struct function *find_function(const struct config *c, const char *name, size_t len)
-{
-    for (size_t i = 0; i < c->nfunctions; i++) {
-        const char *n = c->functions[i].name;
-        if (n && strlen(n) == len && memcmp(n, name, len) == 0)
-            return &c->functions[i];
-    }
-    return NULL;
-}
-
-/* "fn:alias", "fn:VERSION" or "fn:$LATEST". */
-static void parse_route_target(struct config_loader *ld, const struct config_field *f, json_t *v,
-                               void *obj)
-{
-    struct route *r = obj;
-    const char *s = config_want_string(ld, v), *colon, *qual;
-    char b1[CONFIG_SHOW_BUF], b2[CONFIG_SHOW_BUF];
-
-    if (!s || !(r->target = config_strdup(ld, s)))
-        return;
-    colon = strchr(s, ':');
-    if (!colon || colon == s || !colon[1]) {
-        config_error(ld,
-                     "expected \"function:alias\", \"function:VERSION\" or "
-                     "\"function:$LATEST\", not %s",
-                     config_show(b1, s));
-        return;
-    }
-    r->fn = find_function(ld->c, s, (size_t)(colon - s));
-    if (!r->fn) {
-        config_error(ld, "unknown function %s", config_show_n(b1, s, (size_t)(colon - s)));
-        return;
-    }
-    qual = colon + 1;
-    if (version_name_ok(qual)) {
-        r->version = function_version(r->fn, qual);
-        if (!r->version)
-            config_error(ld, "function %s has no version %s", config_show(b1, r->fn->name),
-                         config_show(b2, qual));
-    } else {
-        r->alias = function_alias(r->fn, qual);
-        if (!r->alias)
-            config_error(ld, "function %s has no alias %s", config_show(b1, r->fn->name),
-                         config_show(b2, qual));
-    }
-}
-
-static void parse_route_authorizer(struct config_loader *ld, const struct config_field *f,
-                                   json_t *v, void *obj)
-{
-    struct route *r = obj;
-    const char *s = config_want_string(ld, v);
-    char b[CONFIG_SHOW_BUF];
-
-    if (!s)
-        return;
-    r->authorizer = config_authorizer(ld->c, s);
-    if (!r->authorizer)
-        config_error(ld, "authorizer %s does not exist", config_show(b, s));
-}
-
-/* A scope as RFC 6749 3.3 spells one: printable, no space, '"' or '\\'. */
-static const char *check_scope(const char *s)
-{
-    for (const char *p = s; *p; p++)
-        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || *p == '"' || *p == '\\')
-            return "a scope cannot hold spaces, quotes, backslashes or control characters";
-    return *s ? NULL : "a scope cannot be empty";
-}
-
-static void parse_route_scopes(struct config_loader *ld, const struct config_field *f, json_t *v,
-                               void *obj)
-{
-    struct route *r = obj;
-
-    config_parse_strings(ld, v, NULL, check_scope, &r->scopes, &r->nscopes);
-}
-
-static void parse_routes(struct config_loader *ld, const struct config_field *f, json_t *v,
-                         void *obj)
-{
-    struct config *c = obj;
-    size_t i, n;
-    json_t *item;
-
-    if (!json_is_array(v)) {
-        config_type_error(ld, v, "an array");
-        return;
-    }
-    n = json_array_size(v);
-    c->router = router_new();
-    ld->route_added = calloc(n ? n : 1, 1);
-    if (n)
-        c->routes = calloc(n, sizeof(*c->routes));
-    if (!c->router || !ld->route_added || (n && !c->routes)) {
-        ld->oom = 1;
-        return;
-    }
-    c->nroutes = n;
-    json_array_foreach(v, i, item)
-    {
-        size_t mark = config_path_index(ld, i);
-        c->routes[i].index = i;
-        config_parse_fields(ld, item, route_fields, &c->routes[i]);
-        if (json_is_object(item) && json_object_get(item, "scopes") &&
-            !json_object_get(item, "authorizer")) {
-            size_t m2 = config_path_key(ld, "scopes");
-            config_error(ld, "scopes need an authorizer");
-            config_path_cut(ld, m2);
-        }
-        config_path_cut(ld, mark);
-        if (ld->oom)
-            return;
-    }
-}
-
-/* ------------------------------------------------------------ throttling */
-
-static void parse_throttle(struct config_loader *ld, json_t *v, struct throttle_conf *t)
-{
-    if (config_parse_fields(ld, v, throttle_fields, t) == 0)
-        t->enabled = 1;
-}
-
-static void parse_route_throttle(struct config_loader *ld, const struct config_field *f, json_t *v,
-                                 void *obj)
-{
-    parse_throttle(ld, v, &((struct route *)obj)->throttle);
-}
-
-static void parse_alias_throttle(struct config_loader *ld, const struct config_field *f, json_t *v,
-                                 void *obj)
-{
-    parse_throttle(ld, v, &((struct alias *)obj)->throttle);
-}
-
-static void parse_usage_plan_required(struct config_loader *ld, const struct config_field *f,
-                                      json_t *v, void *obj)
-{
-    struct route *r = obj;
-
-    if (!json_is_boolean(v)) {
-        config_type_error(ld, v, "true or false");
-        return;
-    }
-    r->usage_plan_required = json_is_true(v);
-    if (r->usage_plan_required && ld->c->nusage_plans == 0)
-        config_error(ld, "usage_plan_required needs at least one of \"usage_plans\"");
-}
-
-/* An API key as API Gateway takes them: 20 to 128 printable characters. */
-static int api_key_ok(const char *p, size_t len)
-{
-    if (len < 20 || len > 128)
-        return 0;
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)p[i] <= 0x20 || (unsigned char)p[i] >= 0x7f)
-            return 0;
-    return 1;
-}
-
-/* Appends the key at p (len bytes) to the plan. The key itself never goes
- * into a message: where names the file and line, or the variable. */
-static void plan_add_key(struct config_loader *ld, struct usage_plan *pl, const char *p,
-                         size_t len, const char *where)
-{
-    char **nk;
-
-    if (!api_key_ok(p, len)) {
-        config_error(ld, "%s: an API key must be 20 to 128 printable characters without spaces",
-                     where);
-        return;
-    }
-    if (pl->nkeys >= 1000000) {
-        config_error(ld, "%s: more than 1000000 API keys", where);
-        return;
-    }
-    nk = realloc(pl->keys, (pl->nkeys + 1) * sizeof(*nk));
-    if (!nk) {
-        ld->oom = 1;
-        return;
-    }
-    pl->keys = nk;
-    if (!(pl->keys[pl->nkeys] = slice_dup((struct slice){ p, len }))) {
-        ld->oom = 1;
-        return;
-    }
-    pl->nkeys++;
-}
-
-/* One key a line; blank lines and lines starting with '#' are skipped. */
-static void parse_plan_keys_file(struct config_loader *ld, const struct config_field *f, json_t *v,
-                                 void *obj)
-{
-    struct usage_plan *pl = obj;
-    const char *s = config_want_string(ld, v);
-    char why[256], b[CONFIG_SHOW_BUF], where[CONFIG_SHOW_BUF + 32];
-    size_t len, line = 0;
-    char *text, *p, *end;
-
-    if (!s || !(pl->api_keys_file = config_strdup(ld, s)))
-        return;
-    text = config_read_file(s, 16u << 20, &len, why, sizeof(why));
-    if (!text) {
-        config_error(ld, "cannot read API keys file %s: %s", config_show(b, s), why);
-        return;
-    }
-    for (p = text, end = text + len; p < end && !ld->oom;) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        char *e = nl ? nl : end, *a = p;
-
-        line++;
-        while (a < e && (*a == ' ' || *a == '\t'))
-            a++;
-        while (e > a && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-            e--;
-        if (e > a && *a != '#') {
-            fmt_buf(where, sizeof(where), "%s line %zu", config_show(b, s), line);
-            plan_add_key(ld, pl, a, (size_t)(e - a), where);
-        }
-        p = nl ? nl + 1 : end;
-    }
-    explicit_bzero(text, len);
-    free(text);
-}
-
-/* Keys separated by commas or white space. */
-static void parse_plan_keys_env(struct config_loader *ld, const struct config_field *f, json_t *v,
-                                void *obj)
-{
-    struct usage_plan *pl = obj;
-    const char *s = config_want_string(ld, v), *val, *p;
-    char b[CONFIG_SHOW_BUF], where[CONFIG_SHOW_BUF + 32];
-
-    if (!s || !(pl->api_keys_env = config_strdup(ld, s)))
-        return;
-    if (!(val = getenv(s))) {
-        config_error(ld, "environment variable %s is not set", config_show(b, s));
-        return;
-    }
-    fmt_buf(where, sizeof(where), "environment variable %s", config_show(b, s));
-    for (p = val; *p && !ld->oom;) {
-        size_t n = strcspn(p, ", \t\r\n");
-        if (n)
-            plan_add_key(ld, pl, p, n, where);
-        p += n;
-        p += strspn(p, ", \t\r\n");
-    }
-}
-
-struct key_ref {
-    const char *key;
-    size_t plan;
-};
-
-static int key_ref_cmp(const void *a, const void *b)
-{
-    return strcmp(((const struct key_ref *)a)->key, ((const struct key_ref *)b)->key);
-}
-
-/* A key names one plan: a key given twice is refused (by plan names only). */
-static void check_plan_keys_unique(struct config_loader *ld, struct config *c)
-{
-    size_t n = 0, k = 0;
-    struct key_ref *refs;
-
-    for (size_t i = 0; i < c->nusage_plans; i++)
-        n += c->usage_plans[i].nkeys;
-    if (n < 2)
-        return;
-    if (!(refs = calloc(n, sizeof(*refs)))) {
-        ld->oom = 1;
-        return;
-    }
-    for (size_t i = 0; i < c->nusage_plans; i++)
-        for (size_t j = 0; j < c->usage_plans[i].nkeys; j++)
-            refs[k++] = (struct key_ref){ c->usage_plans[i].keys[j], i };
-    qsort(refs, n, sizeof(*refs), key_ref_cmp);
-    for (size_t i = 1; i < n; i++)
-        if (strcmp(refs[i - 1].key, refs[i].key) == 0) {
-            config_error(ld, "an API key is listed twice (plans %s and %s)",
-                         c->usage_plans[refs[i - 1].plan].name, c->usage_plans[refs[i].plan].name);
-            break;
-        }
-    free(refs);
-}
-
-/* One of "usage_plans": keys from exactly one place, and a throttle only
- * with both of its numbers. */
-static void parse_usage_plan(struct config_loader *ld, json_t *v, void *elem, size_t i, void *arg)
-{
-    struct usage_plan *pl = elem;
-
-    if (config_parse_fields(ld, v, usage_plan_fields, pl) == 0) {
-        if (!pl->api_keys_file == !pl->api_keys_env)
-            config_error(ld, "expected exactly one of api_keys_file and api_keys_env");
-        else if (pl->nkeys == 0 && !ld->oom)
-            config_error(ld, "no API keys found in %s",
-                         pl->api_keys_file ? "api_keys_file" : "api_keys_env");
-        if (!pl->throttle.rate_per_s != !pl->throttle.burst)
-            config_error(ld, "rate_per_s and burst go together");
-        pl->throttle.enabled = pl->throttle.rate_per_s != 0;
-    }
-}
-
-static const struct config_named usage_plan_walk =
-    CONFIG_NAMED(struct usage_plan, "usage plan", config_name_letter_first, NULL, parse_usage_plan);
-
-static void parse_usage_plans(struct config_loader *ld, const struct config_field *f, json_t *v,
-                              void *obj)
-{
-    struct config *c = obj;
-
-    c->usage_plans = config_object_array(ld, v, sizeof(*c->usage_plans), &c->nusage_plans);
-    if (config_parse_named(ld, v, c->usage_plans, &usage_plan_walk, NULL) == 0)
-        check_plan_keys_unique(ld, c);
-}
-
 /* ------------------------------------------------------------- lifetime */
 
 /* An alias's parts; not the alias itself (it sits in fn->aliases). */
@@ -1546,19 +1087,10 @@ static void config_free(struct config *c)
 {
     if (!c)
         return;
-    router_free(c->router);
+    config_route_free(c);
     for (size_t i = 0; i < c->nfunctions; i++)
         function_free(&c->functions[i]);
     free(c->functions);
-    for (size_t i = 0; i < c->nroutes; i++) {
-        free(c->routes[i].spec);
-        free(c->routes[i].method);
-        free(c->routes[i].tmpl);
-        free(c->routes[i].target);
-        config_free_strings(c->routes[i].scopes, c->routes[i].nscopes);
-        free(c->routes[i].series); /* the array only: series are metrics.c's */
-    }
-    free(c->routes);
     config_auth_free(c);
     for (size_t i = 0; i < c->nlisten; i++) {
         free(c->listen[i].address);
@@ -1573,19 +1105,7 @@ static void config_free(struct config *c)
         explicit_bzero(c->admin.token, strlen(c->admin.token));
     free(c->admin.token);
     free(c->state_file);
-    for (size_t i = 0; i < c->nusage_plans; i++) {
-        struct usage_plan *pl = &c->usage_plans[i];
-        for (size_t j = 0; j < pl->nkeys; j++) {
-            explicit_bzero(pl->keys[j], strlen(pl->keys[j]));
-            free(pl->keys[j]);
-        }
-        free(pl->keys);
-        free(pl->buckets); /* the array only: buckets are throttle.c's */
-        free(pl->name);
-        free(pl->api_keys_file);
-        free(pl->api_keys_env);
-    }
-    free(c->usage_plans);
+    config_throttle_free(c);
     free(c->path);
     free(c);
 }
@@ -1706,9 +1226,19 @@ void config_errors_clear(struct config_errors *errs)
     errs->n = 0;
 }
 
+const struct function *config_find_function(const struct config *c, const char *name, size_t len)
+{
+    for (size_t i = 0; i < c->nfunctions; i++) {
+        const char *n = c->functions[i].name;
+        if (n && strlen(n) == len && memcmp(n, name, len) == 0)
+            return &c->functions[i];
+    }
+    return NULL;
+}
+
 const struct function *config_function(const struct config *c, const char *name)
 {
-    return find_function(c, name, strlen(name));
+    return config_find_function(c, name, strlen(name));
 }
 
 const struct fn_version *function_version(const struct function *fn, const char *name)

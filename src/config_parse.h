@@ -1,8 +1,8 @@
 /* config_parse.h - inside the config module only: the table-driven walker
  * that fills structs from JSON objects and collects every error with its
- * path and line. config.c and config_auth.c hold the tables; a new config
- * section adds a table and, where a key needs more than a bound, a parse
- * function. */
+ * path and line. config.c, config_auth.c, config_route.c and
+ * config_throttle.c hold the tables; a new config section adds a table
+ * and, where a key needs more than a bound, a parse function. */
 #ifndef SLUICE_CONFIG_PARSE_H
 #define SLUICE_CONFIG_PARSE_H
 
@@ -225,6 +225,53 @@ config_parse_fn config_parse_redis;
  * references, claim headers, redis settings, the password wiped first);
  * not c itself. Safe on a partly parsed config. */
 void config_auth_free(struct config *c);
+
+/* -------------------------------------------------- config_route.c: routes */
+
+/* Parses "routes" (obj: the struct config; usage plans, functions and
+ * authorizers parsed already) into c->routes, adding each to a new
+ * c->router; ld->route_added gets one byte a route (the caller frees it).
+ * Problems are reported; what was parsed stays in c for
+ * config_route_free(). */
+config_parse_fn config_parse_routes;
+
+/* Frees what config_parse_routes() put in c (the router, the routes and
+ * their strings; a route's series array, not the series); not c itself.
+ * Safe on a partly parsed config. */
+void config_route_free(struct config *c);
+
+/* ------------------------------- config_throttle.c: throttles, usage plans */
+
+/* Parses "throttle" (obj: a struct route, a struct alias) into its
+ * throttle_conf, enabled when the object is good. */
+config_parse_fn config_parse_route_throttle, config_parse_alias_throttle;
+
+/* Parses a route's "usage_plan_required" (obj: the struct route); refuses
+ * true when the config has no usage plans (so "usage_plans" comes first). */
+config_parse_fn config_parse_usage_plan_required;
+
+/* Parses "usage_plans" (obj: the struct config) into c->usage_plans, each
+ * with its API keys read from its file or environment variable; then
+ * refuses a key that two plans share. Keys never appear in a message.
+ * Problems are reported; what was parsed stays in c for
+ * config_throttle_free(). */
+config_parse_fn config_parse_usage_plans;
+
+/* Frees what config_parse_usage_plans() put in c, every key wiped first
+ * (a plan's buckets array, not the buckets); not c itself. Safe on a
+ * partly parsed config. */
+void config_throttle_free(struct config *c);
+
+/* --------------------------------------------------------- section helpers */
+
+/* Returns 1 when s names a version: "$LATEST", or a published version
+ * number (no sign, no leading zero); else 0. */
+int config_version_name_ok(const char *s);
+
+/* The function of c named by the len bytes at name (not NUL-terminated),
+ * or NULL. c keeps it. */
+const struct function *config_find_function(const struct config *c, const char *name,
+                                            size_t len);
 
 /* Checks that v is an array with at least one element; reports "expected
  * an array" or "expected at least one WHAT" otherwise. Returns the number
