@@ -282,14 +282,9 @@ static void parse_listen(struct config_loader *ld, const struct config_field *f,
     size_t i;
     json_t *item;
 
-    if (!config_want_array(ld, v, "address to listen on"))
+    c->listen = config_array_array(ld, v, "address to listen on", sizeof(*c->listen), &c->nlisten);
+    if (!c->listen)
         return;
-    c->listen = calloc(json_array_size(v), sizeof(*c->listen));
-    if (!c->listen) {
-        ld->oom = 1;
-        return;
-    }
-    c->nlisten = json_array_size(v);
     json_array_foreach(v, i, item)
     {
         struct listen_conf *l = &c->listen[i];
@@ -348,14 +343,9 @@ static void parse_tls_sni(struct config_loader *ld, const struct config_field *f
     size_t i;
     json_t *item;
 
-    if (!config_want_array(ld, v, "certificate"))
+    tl->sni = config_array_array(ld, v, "certificate", sizeof(*tl->sni), &tl->nsni);
+    if (!tl->sni)
         return;
-    tl->sni = calloc(json_array_size(v), sizeof(*tl->sni));
-    if (!tl->sni) {
-        ld->oom = 1;
-        return;
-    }
-    tl->nsni = json_array_size(v);
     json_array_foreach(v, i, item)
     {
         size_t mark = config_path_index(ld, i);

@@ -539,10 +539,22 @@ void config_free_strings(char **v, size_t n)
     free(v);
 }
 
+/* count zeroed structs of size bytes, *n set to count; NULL with ld->oom
+ * set when memory ran out. */
+static void *zeroed_array(struct config_loader *ld, size_t count, size_t size, size_t *n)
+{
+    void *arr = calloc(count, size);
+
+    if (!arr) {
+        ld->oom = 1;
+        return NULL;
+    }
+    *n = count;
+    return arr;
+}
+
 void *config_object_array(struct config_loader *ld, json_t *v, size_t size, size_t *n)
 {
-    void *arr;
-
     *n = 0;
     if (!json_is_object(v)) {
         config_type_error(ld, v, "an object");
@@ -550,13 +562,16 @@ void *config_object_array(struct config_loader *ld, json_t *v, size_t size, size
     }
     if (json_object_size(v) == 0)
         return NULL;
-    arr = calloc(json_object_size(v), size);
-    if (!arr) {
-        ld->oom = 1;
+    return zeroed_array(ld, json_object_size(v), size, n);
+}
+
+void *config_array_array(struct config_loader *ld, json_t *v, const char *what, size_t size,
+                         size_t *n)
+{
+    *n = 0;
+    if (!config_want_array(ld, v, what))
         return NULL;
-    }
-    *n = json_object_size(v);
-    return arr;
+    return zeroed_array(ld, json_array_size(v), size, n);
 }
 
 const char *config_name_any(const char *name)

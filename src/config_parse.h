@@ -270,8 +270,7 @@ int config_version_name_ok(const char *s);
 
 /* The function of c named by the len bytes at name (not NUL-terminated),
  * or NULL. c keeps it. */
-const struct function *config_find_function(const struct config *c, const char *name,
-                                            size_t len);
+const struct function *config_find_function(const struct config *c, const char *name, size_t len);
 
 /* Checks that v is an array with at least one element; reports "expected
  * an array" or "expected at least one WHAT" otherwise. Returns the number
@@ -284,6 +283,14 @@ size_t config_want_array(struct config_loader *ld, json_t *v, const char *what);
  * with *n = 0 when v is not an object (reported), is empty (not an error
  * here: the caller decides) or memory ran out (ld->oom set). */
 void *config_object_array(struct config_loader *ld, json_t *v, size_t size, size_t *n);
+
+/* The elements of array v become an array of zeroed structs of size bytes
+ * each (listen addresses, SNI certificates). Returns the array (the config
+ * owns it) and sets *n to the element count; returns NULL with *n = 0 when
+ * v is not an array or is empty (both reported, "expected at least one
+ * WHAT") or memory ran out (ld->oom set). */
+void *config_array_array(struct config_loader *ld, json_t *v, const char *what, size_t size,
+                         size_t *n);
 
 /* A name rule for config_parse_named(): why name cannot name a member,
  * as the end of "invalid KIND name NAME: ..." ("expected ..."), or NULL
