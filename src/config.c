@@ -6,7 +6,11 @@
  * line. Tables are walked in their own order, not the file's, so a field
  * can rely on those above it (versions inherit the function's settings,
  * aliases name versions, routes name functions); errors are sorted by line
- * at the end so they still come out in file order. */
+ * at the end so they still come out in file order.
+ *
+ * Sections with much logic of their own live beside this file and share
+ * config_parse.h with it: config_auth.c (authorizers, redis),
+ * config_route.c (routes), config_throttle.c (throttles, usage plans). */
 #include "config.h"
 
 #include <arpa/inet.h>
