@@ -395,6 +395,23 @@ static void read_done(struct stream *s)
         s->readcb(s, s->arg);
 }
 
+/* After a plain read that brought nothing: e is its errno, 0 for the
+ * peer's EOF. Reports the error or the end to the owner; EAGAIN is
+ * neither (the loop says when to read again). */
+static void read_nothing(struct stream *s, int e)
+{
+    if (e == EAGAIN || e == EWOULDBLOCK)
+        return;
+    if (e) {
+        s->err = e;
+        s->eventcb(s, STREAM_ERROR | STREAM_READING, s->arg);
+        return;
+    }
+    s->reading = 0;
+    rev_update(s);
+    s->eventcb(s, STREAM_EOF | STREAM_READING, s->arg);
+}
+
 /* Reads into this thread's bounce buffer and copies what came into s->in.
  * Why: a read straight into s->in must reserve READ_CHUNK bytes, a 16 KiB
  * chain that malloc serves from its bins and that is freed once drained;
@@ -410,17 +427,8 @@ static void small_read(struct stream *s)
     do
         n = read(s->fd, bounce, sizeof(bounce));
     while (n < 0 && errno == EINTR);
-    if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return;
-        s->err = errno;
-        s->eventcb(s, STREAM_ERROR | STREAM_READING, s->arg);
-        return;
-    }
-    if (n == 0) {
-        s->reading = 0;
-        rev_update(s);
-        s->eventcb(s, STREAM_EOF | STREAM_READING, s->arg);
+    if (n <= 0) {
+        read_nothing(s, n < 0 ? errno : 0);
         return;
     }
     if (evbuffer_add(s->in, bounce, (size_t)n) < 0) {
@@ -484,19 +492,10 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     do
         n = readv(s->fd, (struct iovec *)v, nv);
     while (n < 0 && errno == EINTR);
-    if (n < 0) {
+    if (n <= 0) {
+        int e = n < 0 ? errno : 0;
         evbuffer_commit_space(s->in, v, 0);
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return;
-        s->err = errno;
-        s->eventcb(s, STREAM_ERROR | STREAM_READING, s->arg);
-        return;
-    }
-    if (n == 0) {
-        evbuffer_commit_space(s->in, v, 0);
-        s->reading = 0;
-        rev_update(s);
-        s->eventcb(s, STREAM_EOF | STREAM_READING, s->arg);
+        read_nothing(s, e);
         return;
     }
     if ((size_t)n <= v[0].iov_len) {
