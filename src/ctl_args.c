@@ -12,8 +12,9 @@
 
 void print_command_help(const struct command *cmd, FILE *f)
 {
-    fprintf(f, "usage: sluicectl [--admin URL] [--token-file F] %s%s%s %s\n\n%s", cmd->name,
-            cmd->sub ? " " : "", cmd->sub ? cmd->sub : "", cmd->usage, cmd->help);
+    fprintf(f, "usage: sluicectl [--admin URL] [--token-file F] %s%s%s%s%s\n\n%s", cmd->name,
+            cmd->sub ? " " : "", cmd->sub ? cmd->sub : "", cmd->usage[0] ? " " : "", cmd->usage,
+            cmd->help);
 }
 
 int usage_error(const struct command *cmd, const char *fmt, ...)
@@ -25,9 +26,10 @@ int usage_error(const struct command *cmd, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     if (cmd)
-        fprintf(stderr, "\nusage: sluicectl %s%s%s %s\n(sluicectl help %s%s%s tells more)\n",
-                cmd->name, cmd->sub ? " " : "", cmd->sub ? cmd->sub : "", cmd->usage, cmd->name,
-                cmd->sub ? " " : "", cmd->sub ? cmd->sub : "");
+        fprintf(stderr, "\nusage: sluicectl %s%s%s%s%s\n(sluicectl help %s%s%s tells more)\n",
+                cmd->name, cmd->sub ? " " : "", cmd->sub ? cmd->sub : "",
+                cmd->usage[0] ? " " : "", cmd->usage, cmd->name, cmd->sub ? " " : "",
+                cmd->sub ? cmd->sub : "");
     else
         fputs("\n(sluicectl --help lists the commands)\n", stderr);
     return EXIT_USAGE;

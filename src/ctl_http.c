@@ -202,6 +202,13 @@ int make_path(const struct ctl *c, char *out, size_t cap, const char *tmpl, cons
     size_t n = 0, next = 0;
     int rc = 0;
 
+    for (const char *t = tmpl; *t; t++)
+        if (*t == '%' && !args[next++][0]) {
+            /* "/v1/functions/" would name the list, not a function */
+            say("an empty name was given");
+            return -1;
+        }
+    next = 0;
     n = (size_t)snprintf(out, cap, "%s", c->base);
     for (const char *t = tmpl; *t && rc == 0; t++) {
         const char *seg = *t == '%' ? args[next++] : NULL;

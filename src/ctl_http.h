@@ -31,8 +31,9 @@ int parse_admin_url(struct ctl *c, const char *url);
 /* Builds c->base + tmpl into out[cap], each '%' of tmpl replaced by the
  * next string of args (as many as tmpl has '%'; NULL for none),
  * percent-encoded (names and ids are path segments: a '/' or a '?' in one
- * must not change the path). Returns 0, or -1 after saying the result
- * does not fit. */
+ * must not change the path). Returns 0, or -1 after saying why: a name
+ * is empty (the path would name something else), or the result does not
+ * fit. */
 int make_path(const struct ctl *c, char *out, size_t cap, const char *tmpl,
               const char *const *args);
 

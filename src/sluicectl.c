@@ -164,7 +164,10 @@ static int cmd_help(int argc, char **argv)
         print_command_help(cmd, stdout);
         return EXIT_DONE;
     }
-    if (subcommands(argv[0], subs, sizeof subs)[0]) { /* help deploy: all of them */
+    if (subcommands(argv[0], subs, sizeof subs)[0]) {
+        if (argc > 1) /* help alias nope */
+            return usage_error(NULL, "%s wants one of: %s", argv[0], subs);
+        /* help deploy: all of them */
         for (size_t i = 0; i < NCOMMANDS; i++)
             if (strcmp(commands[i].name, argv[0]) == 0) {
                 print_command_help(&commands[i], stdout);
@@ -214,17 +217,26 @@ static int parse_globals(struct ctl *c, int argc, char **argv, const char **admi
     return PROCEED;
 }
 
-int main(int argc, char **argv)
+/* 1 when args[0..n) ask for help before any "--" (CMD --help). */
+static int wants_help(int n, char **args)
 {
-    struct ctl c;
+    for (int i = 0; i < n && strcmp(args[i], "--") != 0; i++)
+        if (strcmp(args[i], "--help") == 0 || strcmp(args[i], "-h") == 0)
+            return 1;
+    return 0;
+}
+
+/* Everything but the last check of the output: the global options, then
+ * help or one command. Returns the exit code. */
+static int run(struct ctl *c, int argc, char **argv)
+{
     const char *admin = getenv("SLUICE_ADMIN"), *token_file = getenv("SLUICE_ADMIN_TOKEN_FILE");
     const char *term = getenv("TERM");
     const struct command *cmd;
     char subs[128];
     int i = 1, rc;
 
-    memset(&c, 0, sizeof c);
-    if ((rc = parse_globals(&c, argc, argv, &admin, &token_file, &i)) != PROCEED)
+    if ((rc = parse_globals(c, argc, argv, &admin, &token_file, &i)) != PROCEED)
         return rc;
     if (i >= argc)
         return usage_error(NULL, "no command given");
@@ -235,16 +247,31 @@ int main(int argc, char **argv)
         return usage_error(NULL, "%s wants one of: %s", argv[i], subs);
     if (!cmd)
         return usage_error(NULL, "no command %s", argv[i]);
-    if (parse_admin_url(&c, admin && admin[0] ? admin : DEFAULT_ADMIN) ||
-        (token_file && token_file[0] && load_token(&c, token_file)))
+    i += cmd->sub ? 2 : 1;
+    if (wants_help(argc - i, argv + i)) {
+        /* help needs no admin URL or token: a bad one must not hide it */
+        print_command_help(cmd, stdout);
+        return EXIT_DONE;
+    }
+    if (parse_admin_url(c, admin && admin[0] ? admin : DEFAULT_ADMIN) ||
+        (token_file && token_file[0] && load_token(c, token_file)))
         return EXIT_USAGE;
     setlocale(LC_CTYPE, ""); /* only to learn whether the terminal takes UTF-8 */
-    c.utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
-    c.tty = isatty(STDOUT_FILENO) && !(term && strcmp(term, "dumb") == 0);
-    i += cmd->sub ? 2 : 1;
-    rc = cmd->run(&c, cmd, argc - i, argv + i);
+    c->utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
+    c->tty = isatty(STDOUT_FILENO) && !(term && strcmp(term, "dumb") == 0);
+    return cmd->run(c, cmd, argc - i, argv + i);
+}
+
+int main(int argc, char **argv)
+{
+    struct ctl c;
+    int rc;
+
+    memset(&c, 0, sizeof c);
+    rc = run(&c, argc, argv);
     free(c.token);
-    /* output that did not reach its file (a full disk) must not pass as done */
+    /* output that did not reach its file (a full disk) must not pass as
+     * done, whatever printed it: a command, help or the version */
     if (fflush(stdout) != 0 || ferror(stdout)) {
         say("cannot write the output: %s", strerror(errno));
         rc = rc ? rc : EXIT_REFUSED;

@@ -522,6 +522,23 @@ def test_help_exit_0():
                        (["--version"], "sluicectl ")]:
         code, out, err = run(args, url)
         assert code == 0 and want in out and err == "", (args, code, out, err)
+    # a command's --help needs neither a good admin URL nor a token file
+    for globals_ in (["--admin", "https://127.0.0.1:1"],
+                     ["--token-file", os.path.join(TMP, "no-such.token")]):
+        code, out, err = run(globals_ + ["functions", "--help"])
+        assert code == 0 and out.startswith("usage: sluicectl") and err == "", \
+            (globals_, code, out, err)
+    assert "functions \n" not in out, "trailing space after a command without arguments"
+
+
+def test_output_that_cannot_be_written_is_not_done():
+    # help and --version too: a full disk must not pass as exit 0
+    for args in (["--help"], ["help", "functions"], ["--version"], ["functions", "--help"]):
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([h.SLUICE_CTL] + args, stdout=full, stderr=subprocess.PIPE,
+                               stdin=subprocess.DEVNULL, timeout=30 * h.SCALE)
+        err = p.stderr.decode()
+        assert p.returncode == 1 and "cannot write the output" in err, (args, p.returncode, err)
 
 
 def test_usage_errors_exit_2():
@@ -534,6 +551,9 @@ def test_usage_errors_exit_2():
         ([], "no command given", "help"),
         (["help", "no-such-command"], "no command no-such-command", "help"),
         (["alias"], "alias wants one of: get, set", "help"),
+        (["help", "alias", "nope"], "alias wants one of: get, set", "help"),
+        (["function", ""], "an empty name was given", None),
+        (["alias", "get", "orders", ""], "an empty name was given", None),
         (["alias", "get", "orders"], "missing argument", "usage"),
         (["function"], "missing argument", "usage"),
         (["cache", "flush"], "missing argument", "usage"),
