@@ -100,7 +100,7 @@ static const struct config_field limits_fields[] = {
           CONFIG_DEFAULT_IDLE_TIMEOUT_MS),
     F_U32("max_connections", struct limits_conf, max_connections, 1, 1000000,
           CONFIG_DEFAULT_MAX_CONNECTIONS),
-    F_U32("max_connections_per_ip", struct limits_conf, max_connections_per_ip, 1, 1000000,
+    F_U32("max_connections_per_ip", struct limits_conf, max_connections_per_ip, 0, 1000000,
           CONFIG_DEFAULT_MAX_CONNECTIONS_PER_IP),
     F_U32("shutdown_timeout_ms", struct limits_conf, shutdown_timeout_ms, 0, 3600000,
           CONFIG_DEFAULT_SHUTDOWN_TIMEOUT_MS),

@@ -36,7 +36,9 @@ enum log_level { LOG_LEVEL_ERROR = 0, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_
 #define CONFIG_DEFAULT_BODY_TIMEOUT_MS 30000u
 #define CONFIG_DEFAULT_IDLE_TIMEOUT_MS 60000u
 #define CONFIG_DEFAULT_MAX_CONNECTIONS 10000u
-#define CONFIG_DEFAULT_MAX_CONNECTIONS_PER_IP 256u
+/* No per-address cap unless asked for: behind a load balancer or a NAT,
+ * every client shares one address. */
+#define CONFIG_DEFAULT_MAX_CONNECTIONS_PER_IP 0u
 #define CONFIG_DEFAULT_CONNECT_TIMEOUT_MS 2000u
 #define CONFIG_DEFAULT_BREAKER_FAILURES 5u
 #define CONFIG_DEFAULT_BREAKER_COOLDOWN_MS 5000u
@@ -314,7 +316,7 @@ struct limits_conf {
     uint32_t body_timeout_ms;
     uint32_t idle_timeout_ms;
     uint32_t max_connections;
-    uint32_t max_connections_per_ip; /* open connections per client address */
+    uint32_t max_connections_per_ip; /* open connections per client address; 0: no cap */
     uint32_t shutdown_timeout_ms;
 };
 

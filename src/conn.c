@@ -192,6 +192,7 @@ static void ip_refused_note(const char *ip, uint32_t max)
 struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa, socklen_t salen)
 {
     struct conn *c = calloc(1, sizeof(*c));
+    uint32_t max;
     int one = 1;
 
     if (!c) {
@@ -207,8 +208,8 @@ struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa, sockl
                   sizeof(c->client_ip));
     else
         memcpy(c->client_ip, "unknown", 8);
-    if (ip_key_from(&c->ipk, sa) == 0) {
-        uint32_t max = conn_cfg(c)->limits.max_connections_per_ip;
+    max = conn_cfg(c)->limits.max_connections_per_ip; /* 0: no cap, nothing counted */
+    if (max && ip_key_from(&c->ipk, sa) == 0) {
         if (ip_acquire(&c->ipk, max) < 0) {
             /* closed at once: a client holding this many sockets gets
              * no more work out of us */

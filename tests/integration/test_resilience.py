@@ -355,6 +355,30 @@ def test_per_ip_cap():
             c.close()
 
 
+def test_no_per_ip_cap_by_default():
+    # behind a load balancer every client has one address: no cap unless set
+    fn = {"echo": h.http_function({"1": UP.url})}
+    cfg = h.make_config(functions=fn, routes=[h.route("ANY /e/{proxy+}", "echo:1")])
+    with h.Sluice(cfg, name="noperip") as sl:
+        held = []
+        try:
+            for i in range(300):
+                held.append(socket.create_connection(("127.0.0.1", sl.port), timeout=5))
+            for i, s in enumerate(held):
+                s.sendall(b"GET /e/n/%d HTTP/1.1\r\nHost: x\r\n\r\n" % i)
+            for i, s in enumerate(held):
+                head = b""
+                while len(head) < 12:
+                    got = s.recv(64)
+                    assert got, "connection %d closed: %r" % (i, head)
+                    head += got
+                assert head.startswith(b"HTTP/1.1 200"), (i, head)
+        finally:
+            for s in held:
+                s.close()
+        assert "max_connections_per_ip" not in sl.stderr_text()
+
+
 def cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
