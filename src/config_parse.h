@@ -1,8 +1,9 @@
 /* config_parse.h - inside the config module only: the table-driven walker
  * that fills structs from JSON objects and collects every error with its
- * path and line. config.c, config_auth.c, config_route.c and
- * config_throttle.c hold the tables; a new config section adds a table
- * and, where a key needs more than a bound, a parse function. */
+ * path and line. config.c, config_auth.c, config_handler.c,
+ * config_route.c and config_throttle.c hold the tables; a new config
+ * section adds a table and, where a key needs more than a bound, a parse
+ * function. */
 #ifndef SLUICE_CONFIG_PARSE_H
 #define SLUICE_CONFIG_PARSE_H
 
@@ -261,6 +262,15 @@ config_parse_fn config_parse_usage_plans;
  * (a plan's buckets array, not the buckets); not c itself. Safe on a
  * partly parsed config. */
 void config_throttle_free(struct config *c);
+
+/* ---------------------------------------------- config_handler.c: handlers */
+
+/* Parses a version's "handler" (obj: the struct fn_version, its fn and
+ * name set) by its "type": an http url (resolved, an https one given its
+ * client TLS context now), an Invoke endpoint and function name, or a Lua
+ * file read and compiled. Problems are reported; what was parsed stays in
+ * the version for config.c to free. */
+config_parse_fn config_parse_handler;
 
 /* --------------------------------------------------------- section helpers */
 
