@@ -11,7 +11,6 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 #include <unistd.h>
 
 #include "http_parser.h"
+#include "tls.h"
 #include "util.h"
 
 /* A timeout of 0 would mean a fetch that can hang forever on a silent
@@ -82,98 +82,6 @@ struct fetch {
 };
 
 /* ------------------------------------------------------------ TLS contexts */
-
-/* One client context per CA file (NULL: the system store), made on first
- * use and kept for the life of the process: building one means parsing
- * every trusted certificate, far too slow to repeat per fetch. A changed
- * CA file is therefore only seen after a restart. The lock only matters
- * if fetches ever run on more than one thread; today they run on the
- * main thread alone. */
-struct tls_ctx_entry {
-    char *ca_file;
-    SSL_CTX *ctx;
-    struct tls_ctx_entry *next;
-};
-static struct tls_ctx_entry *tls_ctxs;
-static pthread_mutex_t tls_ctxs_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void openssl_reason(char *buf, size_t cap)
-{
-    unsigned long e = ERR_get_error();
-
-    if (e == 0) {
-        fmt_buf(buf, cap, "unknown error");
-        return;
-    }
-    ERR_error_string_n(e, buf, cap);
-    ERR_clear_error();
-}
-
-static SSL_CTX *tls_ctx_new(const char *ca_file, char *err, size_t errlen)
-{
-    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-    char why[200];
-
-    if (!ctx) {
-        openssl_reason(why, sizeof(why));
-        fmt_buf(err, errlen, "cannot create a TLS context: %s", why);
-        return NULL;
-    }
-    /* TLS 1.0 and 1.1 are deprecated (RFC 8996). */
-    if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
-        openssl_reason(why, sizeof(why));
-        fmt_buf(err, errlen, "cannot require TLS 1.2: %s", why);
-        SSL_CTX_free(ctx);
-        return NULL;
-    }
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-    if (ca_file ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1
-                : SSL_CTX_set_default_verify_paths(ctx) != 1) {
-        openssl_reason(why, sizeof(why));
-        if (ca_file)
-            fmt_buf(err, errlen, "cannot load CA file %s: %s", ca_file, why);
-        else
-            fmt_buf(err, errlen, "cannot load the system CA store: %s", why);
-        SSL_CTX_free(ctx);
-        return NULL;
-    }
-    return ctx;
-}
-
-/* Returns the shared context for ca_file (not a new reference: the cache
- * owns it), or NULL with a reason in err. A failure is not cached, so a
- * CA file that appears later is picked up by the next fetch. */
-static SSL_CTX *tls_ctx_get(const char *ca_file, char *err, size_t errlen)
-{
-    struct tls_ctx_entry *e;
-    SSL_CTX *ctx = NULL;
-
-    pthread_mutex_lock(&tls_ctxs_lock);
-    for (e = tls_ctxs; e; e = e->next)
-        if (ca_file ? e->ca_file && strcmp(e->ca_file, ca_file) == 0 : !e->ca_file) {
-            ctx = e->ctx;
-            goto out;
-        }
-    e = calloc(1, sizeof(*e));
-    if (!e || (ca_file && !(e->ca_file = strdup(ca_file)))) {
-        fmt_buf(err, errlen, "out of memory");
-        goto fail;
-    }
-    e->ctx = tls_ctx_new(ca_file, err, errlen);
-    if (!e->ctx)
-        goto fail;
-    e->next = tls_ctxs;
-    tls_ctxs = e;
-    ctx = e->ctx;
-    goto out;
-fail:
-    if (e)
-        free(e->ca_file);
-    free(e);
-out:
-    pthread_mutex_unlock(&tls_ctxs_lock);
-    return ctx;
-}
 
 /* ------------------------------------------------------------ url */
 
@@ -613,7 +521,7 @@ static void connected(struct fetch *f)
     event_free(f->ev_connect);
     f->ev_connect = NULL;
     if (f->https) {
-        SSL_CTX *ctx = tls_ctx_get(f->ca_file, f->err, sizeof(f->err));
+        SSL_CTX *ctx = tls_client_ctx_get(f->ca_file, f->err, sizeof(f->err));
         SSL *ssl;
         int ok;
 
@@ -622,10 +530,17 @@ static void connected(struct fetch *f)
             return;
         }
         ssl = SSL_new(ctx);
+        SSL_CTX_free(ctx); /* ssl holds its own reference */
         if (!ssl) {
             fetch_fail(f, "cannot create a TLS connection: out of memory");
             return;
         }
+        /* The shared client context is tuned for stream.c; a fetch keeps
+         * OpenSSL's defaults: a body read until close must not end at an
+         * EOF without close_notify, and libevent sets its own modes. */
+        SSL_clear_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
+        SSL_clear_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                                SSL_MODE_RELEASE_BUFFERS);
         /* SNI is only defined for host names (RFC 6066 section 3); the
          * certificate must name the host, or hold the address literal. */
         SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
