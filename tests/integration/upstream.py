@@ -330,6 +330,18 @@ class Server(socketserver.ThreadingTCPServer):
         pass
 
 
+def serve(srv):
+    """Says READY and the port on stdout (what harness.py waits for), then
+    serves until interrupted; returns the exit code."""
+    sys.stdout.write("READY %d\n" % srv.server_address[1])
+    sys.stdout.flush()
+    try:
+        srv.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def main(argv=None):
     global NAME
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
@@ -338,14 +350,7 @@ def main(argv=None):
     ap.add_argument("--host", default="127.0.0.1")
     args = ap.parse_args(argv)
     NAME = args.name
-    srv = Server((args.host, args.port), Handler)
-    sys.stdout.write("READY %d\n" % srv.server_address[1])
-    sys.stdout.flush()
-    try:
-        srv.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return serve(Server((args.host, args.port), Handler))
 
 
 if __name__ == "__main__":

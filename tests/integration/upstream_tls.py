@@ -43,14 +43,7 @@ def main():
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(args.cert, args.key)
     TLSServer.ctx = ctx
-    srv = TLSServer(("127.0.0.1", args.port), upstream.Handler)
-    sys.stdout.write("READY %d\n" % srv.server_address[1])
-    sys.stdout.flush()
-    try:
-        srv.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return upstream.serve(TLSServer(("127.0.0.1", args.port), upstream.Handler))
 
 
 if __name__ == "__main__":
